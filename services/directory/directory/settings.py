@@ -1,0 +1,11 @@
+"""The directory's configuration, read once from the environment."""
+
+from dataclasses import dataclass
+
+from shared.config import Settings, setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectorySettings(Settings):
+    database_url: str = setting("DATABASE_URL", "sqlite:///var/directory.db")
+    notifications_url: str = setting("NOTIFICATIONS_URL", "http://127.0.0.1:8003")

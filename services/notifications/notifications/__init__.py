@@ -1,0 +1,24 @@
+"""Notifications: tell admins when Entra ID sync goes wrong (R-NOT)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from shared.app import install_common
+from shared.migrations import open_database
+
+from .migrations import STEPS
+from .models import db
+from .settings import NotificationsSettings
+
+
+def create_app(config: Mapping[str, str] | None = None) -> Flask:
+    """App factory; `config` replaces the environment (tests pass a mapping)."""
+    settings = NotificationsSettings.from_env(config)
+    app = Flask(__name__)
+    app.extensions["settings"] = settings
+    open_database(db, settings.database_url, STEPS)
+    install_common(app, settings, service="notifications", db=db)
+    return app

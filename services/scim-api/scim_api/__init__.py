@@ -1,0 +1,41 @@
+"""SCIM API: the public SCIM 2.0 endpoint Entra ID provisions into; stateless (R-SCIM)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask, Response
+
+from shared.app import install_common
+from shared.http import ServiceClient
+from shared.scim import SCIM_MEDIA_TYPE
+
+from .auth import TokenVerifier
+from .errors import render_scim_error
+from .settings import ScimSettings
+
+
+def create_app(config: Mapping[str, str] | None = None) -> Flask:
+    """App factory; `config` replaces the environment (tests pass a mapping)."""
+    settings = ScimSettings.from_env(config)
+    app = Flask(__name__)
+    app.extensions["settings"] = settings
+    token_service = ServiceClient(settings.token_service_url, settings.internal_api_key,
+                                  timeout=settings.internal_timeout_seconds)
+    app.extensions["token_verifier"] = TokenVerifier(
+        token_service, settings.token_issuer, settings.token_algorithms, settings.token_state_cache_seconds
+    )
+    install_common(app, settings, service="scim-api", render_error=render_scim_error)
+
+    from .api.scim import bp
+
+    app.register_blueprint(bp)
+
+    @app.after_request
+    def _scim_media_type(response: Response) -> Response:
+        # RFC 7644 §3.1 and Entra: every SCIM answer, errors included, is application/scim+json.
+        if response.mimetype == "application/json":
+            response.mimetype = SCIM_MEDIA_TYPE
+        return response
+
+    return app

@@ -1,0 +1,53 @@
+"""Token service: tenants, SCIM bearer tokens and admin keys (R-TOK)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+from flask_smorest import Api
+
+from shared.app import install_common
+from shared.migrations import open_database
+
+from .migrations import STEPS
+from .models import db
+from .settings import TokenSettings
+from .signing import SigningKeys
+
+
+def create_app(config: Mapping[str, str] | None = None) -> Flask:
+    """App factory; `config` replaces the environment (tests pass a mapping)."""
+    settings = TokenSettings.from_env(config)
+    app = Flask(__name__)
+    app.config.update(
+        ADMIN_API_KEY=settings.admin_api_key,
+        PUBLIC_BASE_URL=settings.public_base_url,
+        TOKEN_ISSUER=settings.issuer,
+        TOKEN_STATE_CACHE_SECONDS=settings.state_cache_seconds,
+        API_TITLE="SCIM target: token service admin API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/admin/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    app.extensions["settings"] = settings
+    app.extensions["signing_keys"] = SigningKeys(
+        settings.signing_key(), settings.algorithm, settings.previous_public_keys()
+    )
+    open_database(db, settings.database_url, STEPS)
+
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "adminKey": {"type": "http", "scheme": "bearer", "description": "deployment or tenant admin key"}}},
+        "security": [{"adminKey": []}]})
+    from .api.admin import blp as admin_bp
+    from .api.internal import bp as internal_bp
+
+    api.register_blueprint(admin_bp)
+    app.register_blueprint(internal_bp)
+    # After flask-smorest: its HTTPException handler must give way to our problem bodies.
+    install_common(app, settings, service="token-service", db=db, secrets=(settings.admin_api_key,))
+    from .cli import register
+
+    register(app)
+    return app

@@ -1,0 +1,1 @@
+"""HTTP interfaces of the token service: the admin API and the internal API."""

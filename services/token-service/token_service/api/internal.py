@@ -1,0 +1,44 @@
+"""Endpoints for the other services: token introspection (credential required) and the JWKS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import ValidationError
+
+from shared.app import require_internal
+from shared.errors import Problem
+from shared.schemas.tokens import IntrospectRequestSchema, TokenStateSchema
+
+from .. import tokens
+
+bp = Blueprint("internal", __name__)
+
+
+@bp.post("/internal/v1/introspect")
+@require_internal
+def introspect() -> Any:
+    """Is this token usable now, and for which tenant? The answer may be cached for cache_seconds."""
+    try:
+        body = IntrospectRequestSchema().load(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        raise Problem(400, "Send {'token_hash': <sha256 hex of the token>}.", code="invalid", errors=exc.messages) \
+            from None
+    active, token = tokens.introspect(body["token_hash"])
+    state = {
+        "active": active,
+        "tenant": token.tenant_id if token else None,
+        "token_id": token.id if token else None,
+        "expires_at": token.expires_at if token else None,
+        "cache_seconds": current_app.config["TOKEN_STATE_CACHE_SECONDS"],
+    }
+    return jsonify(TokenStateSchema().dump(state))
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Any:
+    """Public keys that verify SCIM tokens; public by nature, so no credential."""
+    response = jsonify(current_app.extensions["signing_keys"].jwks())
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response

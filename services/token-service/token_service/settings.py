@@ -1,0 +1,37 @@
+"""The token service's configuration, read once from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.config import ConfigError, Settings, setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenSettings(Settings):
+    database_url: str = setting("DATABASE_URL", "sqlite:///var/token-service.db")
+    admin_api_key: str = setting("ADMIN_API_KEY", secret=True)
+    # PEM of an Ed25519 (or EC/RSA) private key; the file form keeps it out of the environment.
+    signing_key_file: str = setting("TOKEN_SIGNING_KEY_FILE", "")
+    signing_key_pem: str = setting("TOKEN_SIGNING_KEY", "", secret=True)
+    # Public keys of retired signing keys, still accepted until their tokens are renewed.
+    previous_public_key_files: tuple[str, ...] = setting("TOKEN_PREVIOUS_PUBLIC_KEY_FILES", ())
+    algorithm: str = setting("TOKEN_ALGORITHM", "EdDSA")
+    issuer: str = setting("TOKEN_ISSUER", "scim-target")
+    public_base_url: str = setting("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    # How long the SCIM API may trust an introspection answer: the revocation bound (R-TOK-5).
+    state_cache_seconds: float = setting("TOKEN_STATE_CACHE_SECONDS", 5.0)
+
+    def signing_key(self) -> bytes:
+        if self.signing_key_pem:
+            return self.signing_key_pem.encode()
+        if self.signing_key_file:
+            try:
+                return Path(self.signing_key_file).read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"TOKEN_SIGNING_KEY_FILE {self.signing_key_file!r}: {exc.strerror}") from exc
+        raise ConfigError("TOKEN_SIGNING_KEY_FILE or TOKEN_SIGNING_KEY must be set")
+
+    def previous_public_keys(self) -> tuple[bytes, ...]:
+        return tuple(Path(p).read_bytes() for p in self.previous_public_key_files)

@@ -1,0 +1,1 @@
+"""The contract between the services: schemas, configuration, database, HTTP client, logging."""

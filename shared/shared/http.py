@@ -1,0 +1,100 @@
+"""ServiceClient: pooled keep-alive HTTP between services, with timeouts, credential and request id."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
+from flask import g, has_request_context
+
+from .errors import ServiceUnavailable
+
+INTERNAL_KEY_HEADER = "X-Internal-Key"
+REQUEST_ID_HEADER = "X-Request-Id"
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class ServiceResponse:
+    status: int
+    data: Any
+    headers: dict[str, str]
+
+
+class ServiceClient:
+    """One keep-alive pool per process and base URL; every call has a timeout.
+
+    Connect failures are retried for every method (nothing was sent); read failures only for
+    idempotent methods, so a POST is never applied twice by the client itself.
+    """
+
+    def __init__(self, base_url: str, credential: str, *, timeout: float = 5.0, retries: int = 2) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credential = credential
+        self.timeout = urllib3.Timeout(connect=min(2.0, timeout), read=timeout)
+        self.retries = retries
+        self._pool: urllib3.PoolManager | None = None
+        self._pid = 0
+
+    @property
+    def pool(self) -> urllib3.PoolManager:
+        # gunicorn forks workers after the app may have been built: never share sockets across fork.
+        if self._pool is None or self._pid != os.getpid():
+            self._pool = urllib3.PoolManager(num_pools=4, maxsize=16, block=False)
+            self._pid = os.getpid()
+        return self._pool
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ServiceResponse:
+        """Send one request; raise ServiceUnavailable when the service cannot be reached in time."""
+        url = self.base_url + path
+        if params:
+            url += "?" + urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+        all_headers = {INTERNAL_KEY_HEADER: self.credential, "Accept": "application/json"}
+        if has_request_context() and getattr(g, "request_id", None):
+            all_headers[REQUEST_ID_HEADER] = g.request_id
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        retry = urllib3.Retry(
+            total=self.retries,
+            connect=self.retries,
+            read=self.retries if method.upper() in IDEMPOTENT else 0,
+            status=0,
+            redirect=0,
+            backoff_factor=0.05,
+            allowed_methods=IDEMPOTENT,
+            raise_on_status=False,
+        )
+        try:
+            resp = self.pool.request(
+                method, url, body=body, headers=all_headers, timeout=self.timeout, retries=retry
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise ServiceUnavailable(f"{self.base_url} did not answer: {type(exc).__name__}") from exc
+        data: Any = None
+        if resp.data:
+            try:
+                data = json.loads(resp.data)
+            except ValueError:
+                data = resp.data.decode(errors="replace")
+        return ServiceResponse(resp.status, data, dict(resp.headers))
+
+    def get(self, path: str, **kw: Any) -> ServiceResponse:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> ServiceResponse:
+        return self.request("POST", path, **kw)

@@ -1,0 +1,1 @@
+"""Marshmallow schemas of every payload that crosses a service boundary."""
