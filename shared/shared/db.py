@@ -67,5 +67,5 @@ def database_ok(db: peewee.Database) -> bool:
         return True
     except peewee.PeeweeException:
         return False
-    except Exception:  # noqa: BLE001 - a driver error of any kind means "not usable"
+    except Exception:
         return False

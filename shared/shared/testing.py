@@ -47,9 +47,7 @@ def fresh_database_url(tmp_dir: Path, name: str) -> str:
 
 def local_env(tmp_dir: Path, **overrides: str) -> dict[str, str]:
     """The environment `make run` would build, with secrets generated under tmp_dir."""
-    env = base_env(tmp_dir, {})
-    env.update(overrides)
-    return env
+    return base_env(tmp_dir, overrides)
 
 
 class GunicornProcess:
@@ -129,3 +127,25 @@ class System:
 
     def logs(self) -> str:
         return "".join(p.log() for p in self.processes.values())
+
+
+class InProcessClient:
+    """A downstream service's Flask app behind ServiceClient's interface, for per-service tests."""
+
+    def __init__(self, app: Any, credential: str) -> None:
+        self.client = app.test_client()
+        self.credential = credential
+
+    def request(self, method: str, path: str, *, json_body: Any = None, params: Mapping[str, Any] | None = None,
+                headers: Mapping[str, str] | None = None) -> Any:
+        from .http import INTERNAL_KEY_HEADER, ServiceResponse
+
+        all_headers = {INTERNAL_KEY_HEADER: self.credential, **(headers or {})}
+        resp = self.client.open(path, method=method, json=json_body, query_string=params, headers=all_headers)
+        return ServiceResponse(resp.status_code, resp.get_json(silent=True), dict(resp.headers))
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Any:
+        return self.request("POST", path, **kw)

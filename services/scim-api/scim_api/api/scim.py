@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, g, request
 
 from shared.scim import SCIM_BASE_PATH
 
-from ..errors import ScimError, unauthorized
 from ..auth import REFUSED
+from ..errors import ScimError, unauthorized
 
 bp = Blueprint("scim", __name__, url_prefix=f"{SCIM_BASE_PATH}/<tenant>")
 TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
