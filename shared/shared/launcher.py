@@ -26,6 +26,7 @@ def base_env(data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
     env = dict(ensure_local_secrets(data_dir))
     env.update(environ)
     env.setdefault("DATA_DIR", str(data_dir))
+    env.setdefault("LOG_LEVEL", "INFO")
     for spec in SERVICES:
         env.setdefault(spec.url_env, f"http://127.0.0.1:{port_of(spec, env)}")
     env.setdefault("PUBLIC_BASE_URL", env["SCIM_API_URL"])
@@ -40,7 +41,8 @@ def service_env(spec: ServiceSpec, env: Mapping[str, str], data_dir: Path) -> di
     """One service's environment: its own database (SQLite file unless <SERVICE>_DATABASE_URL is set)."""
     own = dict(env)
     prefix = spec.name.upper().replace("-", "_")
-    own["DATABASE_URL"] = env.get(f"{prefix}_DATABASE_URL") or f"sqlite:///{data_dir.resolve()}/{spec.name}.db"
+    if spec.has_database:
+        own["DATABASE_URL"] = env.get(f"{prefix}_DATABASE_URL") or f"sqlite:///{data_dir.resolve()}/{spec.name}.db"
     own["BIND"] = f"127.0.0.1:{port_of(spec, env)}"
     own["SERVICE_NAME"] = spec.name
     return own

@@ -12,13 +12,14 @@ class ServiceSpec:
     port_env: str  # environment variable overriding the port
     default_port: int
     url_env: str  # how the other services find this one
+    has_database: bool = True  # scim-api is stateless
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("token-service", "token_service:create_app()", "TOKEN_SERVICE_PORT", 8001, "TOKEN_SERVICE_URL"),
     ServiceSpec("directory", "directory:create_app()", "DIRECTORY_PORT", 8002, "DIRECTORY_URL"),
     ServiceSpec("notifications", "notifications:create_app()", "NOTIFICATIONS_PORT", 8003, "NOTIFICATIONS_URL"),
-    ServiceSpec("scim-api", "scim_api:create_app()", "SCIM_API_PORT", 8000, "SCIM_API_URL"),
+    ServiceSpec("scim-api", "scim_api:create_app()", "SCIM_API_PORT", 8000, "SCIM_API_URL", has_database=False),
 )
 
 # Each service reads these names; the launcher and compose.yaml must both provide them.

@@ -90,7 +90,8 @@ class System:
         self.processes: dict[str, GunicornProcess] = {}
         for spec in SERVICES:
             env = service_env(spec, self.env, tmp_dir)
-            env["DATABASE_URL"] = overrides.get(f"{spec.name}_DATABASE_URL") or fresh_database_url(tmp_dir, spec.name)
+            if spec.has_database:
+                env["DATABASE_URL"] = fresh_database_url(tmp_dir, spec.name)
             env.setdefault("WEB_CONCURRENCY", "2")
             self.processes[spec.name] = GunicornProcess(spec, env, tmp_dir)
         self.http = urllib3.PoolManager()

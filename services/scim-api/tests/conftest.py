@@ -43,8 +43,14 @@ def admin_client(token_app: Flask, env: dict[str, str]) -> FlaskClient:
     return client
 
 
-def make_token(admin_client: FlaskClient, tenant: str) -> dict:
-    admin_client.post("/admin/v1/tenants", json={"id": tenant})
-    resp = admin_client.post(f"/admin/v1/tenants/{tenant}/tokens", json={})
-    assert resp.status_code == 201, resp.get_json()
-    return resp.get_json()
+@pytest.fixture
+def make_token(admin_client: FlaskClient):
+    """Create the tenant if needed and generate a token for it: returns the token service's answer."""
+
+    def make(tenant: str) -> dict:
+        admin_client.post("/admin/v1/tenants", json={"id": tenant})
+        resp = admin_client.post(f"/admin/v1/tenants/{tenant}/tokens", json={})
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()
+
+    return make

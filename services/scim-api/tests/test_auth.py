@@ -7,8 +7,6 @@ from flask.testing import FlaskClient
 
 from scim_api import auth
 
-from .conftest import make_token
-
 USERS = "/scim/v2/{tenant}/Users?filter=userName%20eq%20%22x%22"
 
 
@@ -33,9 +31,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return fake
 
 
-def test_active_token_of_the_tenant_is_accepted(client: FlaskClient, admin_client: FlaskClient) -> None:
+def test_active_token_of_the_tenant_is_accepted(make_token, client: FlaskClient, admin_client: FlaskClient) -> None:
     """R-SCIM-4: Test Connection with a valid Active token gets past authentication."""
-    token = make_token(admin_client, "acme")["token"]
+    token = make_token("acme")["token"]
     status, _body, headers = scim_get(client, "acme", token)
     assert status != 401
     assert status < 500
@@ -44,8 +42,16 @@ def test_active_token_of_the_tenant_is_accepted(client: FlaskClient, admin_clien
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not-a-jwt", "Bearer a.b.c",
-     "Bearer eyJhbGciOiJub25lIn0.eyJ0aWQiOiJhY21lIn0."],
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Bearer not-a-jwt",
+        "Bearer a.b.c",
+        "Bearer eyJhbGciOiJub25lIn0.eyJ0aWQiOiJhY21lIn0.",
+    ],
 )
 def test_missing_or_malformed_token_is_a_scim_401(client: FlaskClient, header: str | None) -> None:
     """R-SCIM-5: 401 with a SCIM error body and WWW-Authenticate."""
@@ -59,10 +65,10 @@ def test_missing_or_malformed_token_is_a_scim_401(client: FlaskClient, header: s
     assert "token" in body["detail"]
 
 
-def test_token_of_another_tenant_is_refused(client: FlaskClient, admin_client: FlaskClient) -> None:
+def test_token_of_another_tenant_is_refused(make_token, client: FlaskClient, admin_client: FlaskClient) -> None:
     """R-TOK-5: a token of tenant A never reaches tenant B."""
-    token_a = make_token(admin_client, "tenant-a")["token"]
-    make_token(admin_client, "tenant-b")
+    token_a = make_token("tenant-a")["token"]
+    make_token("tenant-b")
     assert scim_get(client, "tenant-b", token_a)[0] == 401
     assert scim_get(client, "no-such-tenant", token_a)[0] == 401
 
@@ -73,8 +79,12 @@ def test_token_signed_by_another_key_is_refused(client: FlaskClient) -> None:
 
     from shared.local_secrets import generate_signing_key_pem
 
-    forged = jwt.encode({"iss": "scim-target", "aud": "scim", "sub": "x", "tid": "acme", "jti": "j", "iat": 1},
-                        generate_signing_key_pem(), algorithm="EdDSA", headers={"kid": "made-up"})
+    forged = jwt.encode(
+        {"iss": "scim-target", "aud": "scim", "sub": "x", "tid": "acme", "jti": "j", "iat": 1},
+        generate_signing_key_pem(),
+        algorithm="EdDSA",
+        headers={"kid": "made-up"},
+    )
     assert scim_get(client, "acme", forged)[0] == 401
 
 
@@ -86,10 +96,10 @@ def _set(admin_client: FlaskClient, tenant: str, token_id: str, action: str) -> 
 
 @pytest.mark.parametrize("action", ["deactivate", "renew", "remove"])
 def test_revoked_token_is_refused_once_the_cached_state_expires(
-    client: FlaskClient, admin_client: FlaskClient, clock: Clock, action: str
+    make_token, client: FlaskClient, admin_client: FlaskClient, clock: Clock, action: str
 ) -> None:
     """R-TOK-5: Inactive, renewed-away and removed tokens are refused within the 5 s bound."""
-    issued = make_token(admin_client, "acme")
+    issued = make_token("acme")
     assert scim_get(client, "acme", issued["token"])[0] != 401
     _set(admin_client, "acme", issued["id"], action)
     clock.now += 4.9  # still inside the bound: the cached state may be served
@@ -98,10 +108,10 @@ def test_revoked_token_is_refused_once_the_cached_state_expires(
 
 
 def test_renewed_secret_works_and_reactivated_token_works_again(
-    client: FlaskClient, admin_client: FlaskClient, clock: Clock
+    make_token, client: FlaskClient, admin_client: FlaskClient, clock: Clock
 ) -> None:
     """R-TOK-2: Renew gives a working secret in the same slot; Set to Active restores a token."""
-    issued = make_token(admin_client, "acme")
+    issued = make_token("acme")
     renewed = admin_client.post(f"/admin/v1/tenants/acme/tokens/{issued['id']}/renew", json={}).get_json()
     assert renewed["id"] == issued["id"] and renewed["token"] != issued["token"]
     assert scim_get(client, "acme", renewed["token"])[0] != 401
@@ -114,10 +124,10 @@ def test_renewed_secret_works_and_reactivated_token_works_again(
 
 
 def test_token_state_is_cached_so_requests_do_not_pay_a_hop(
-    client: FlaskClient, admin_client: FlaskClient, clock: Clock, app
+    make_token, client: FlaskClient, admin_client: FlaskClient, clock: Clock, app
 ) -> None:
     """One introspection per token per worker per interval, not one per request."""
-    issued = make_token(admin_client, "acme")
+    issued = make_token("acme")
     verifier = app.extensions["token_verifier"]
     calls = []
     original = verifier.token_service.post
@@ -127,14 +137,17 @@ def test_token_state_is_cached_so_requests_do_not_pay_a_hop(
     assert calls == ["/internal/v1/introspect"]
 
 
-def test_token_service_down_is_a_503_with_retry_after(client: FlaskClient, admin_client: FlaskClient, app) -> None:
+def test_token_service_down_is_a_503_with_retry_after(
+    make_token, client: FlaskClient, admin_client: FlaskClient, app
+) -> None:
     """Never a 401 for a good token because a dependency is down; never a 500 either."""
     from shared.http import ServiceClient
     from shared.testing import free_port
 
-    issued = make_token(admin_client, "acme")
-    app.extensions["token_verifier"].token_service = ServiceClient(f"http://127.0.0.1:{free_port()}", "k",
-                                                                   timeout=0.5, retries=0)
+    issued = make_token("acme")
+    app.extensions["token_verifier"].token_service = ServiceClient(
+        f"http://127.0.0.1:{free_port()}", "k", timeout=0.5, retries=0
+    )
     status, body, headers = scim_get(client, "acme", issued["token"])
     assert status == 503
     assert headers["Retry-After"].isdigit()

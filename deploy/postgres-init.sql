@@ -1,0 +1,6 @@
+-- One database per service: no service reads another's tables (docs/architecture.md).
+-- Run by the postgres image once, when its volume is empty, as POSTGRES_USER (compose.yaml).
+-- Each service creates its own tables on start (ordered migrations under an advisory lock).
+CREATE DATABASE token_service;
+CREATE DATABASE directory;
+CREATE DATABASE notifications;
