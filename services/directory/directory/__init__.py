@@ -20,5 +20,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app = Flask(__name__)
     app.extensions["settings"] = settings
     open_database(db, settings.database_url, STEPS)
+    from .api.internal import bp as internal_bp
+
+    app.register_blueprint(internal_bp)
     install_common(app, settings, service="directory", db=db)
     return app

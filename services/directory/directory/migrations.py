@@ -1,7 +1,17 @@
 """Schema versions of the directory, applied in order at start-up."""
 
 import peewee
-from peewee import CharField, DateTimeField, Model
+from peewee import (
+    BooleanField,
+    CharField,
+    CompositeKey,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    JSONField,
+    Model,
+    TextField,
+)
 
 from shared.migrations import Step, create_frozen
 
@@ -14,4 +24,81 @@ def _v1_initial(db: peewee.Database) -> None:
     create_frozen(db, Tenant)
 
 
-STEPS = (Step(1, "initial", _v1_initial),)
+def _v2_users_groups(db: peewee.Database) -> None:
+    # Frozen copies of the v2 tables: later model changes must not change what v2 created.
+    class Tenant(Model):
+        id = CharField(primary_key=True, max_length=32)
+        created_at = DateTimeField()
+
+    class User(Model):
+        id = CharField(primary_key=True, max_length=32)
+        tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+        user_name = CharField(max_length=256)
+        user_name_key = TextField()
+        external_id = TextField(null=True)
+        display_name = TextField(null=True)
+        active = BooleanField(default=True)
+        source = CharField(max_length=32, default="scim")
+        deleted_at = DateTimeField(null=True)
+        created = DateTimeField()
+        last_modified = DateTimeField()
+        version = IntegerField(default=1)
+        data = JSONField(default=dict)  # TEXT on SQLite, JSONB on PostgreSQL (the engine's 'JSON' type)
+
+        class Meta:
+            table_name = "users"
+            indexes = (
+                (("tenant", "user_name_key"), True),
+                (("tenant", "external_id"), False),
+                (("tenant", "created"), False),
+                (("tenant", "last_modified"), False),
+            )
+
+    class Group(Model):
+        id = CharField(primary_key=True, max_length=32)
+        tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+        display_name = CharField(max_length=256)
+        display_name_key = TextField()
+        external_id = TextField(null=True)
+        source = CharField(max_length=32, default="scim")
+        created = DateTimeField()
+        last_modified = DateTimeField()
+        version = IntegerField(default=1)
+
+        class Meta:
+            table_name = "groups"
+            indexes = (
+                (("tenant", "display_name_key"), True),
+                (("tenant", "external_id"), False),
+                (("tenant", "created"), False),
+                (("tenant", "last_modified"), False),
+            )
+
+    class Membership(Model):
+        group = ForeignKeyField(Group, column_name="group_id", on_delete="CASCADE", index=False)
+        member = ForeignKeyField(User, column_name="member_id", on_delete="CASCADE", index=True)
+        tenant = CharField(max_length=32)
+
+        class Meta:
+            table_name = "memberships"
+            primary_key = CompositeKey("group", "member")
+
+    class CustomAttribute(Model):
+        id = CharField(primary_key=True, max_length=32)
+        tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+        name = CharField(max_length=64)
+        name_key = CharField(max_length=64)
+        type = CharField(max_length=16, default="idp")
+        created = DateTimeField()
+
+        class Meta:
+            table_name = "custom_attributes"
+            indexes = ((("tenant", "name_key"), True),)
+
+    create_frozen(db, User, Group, Membership, CustomAttribute)
+
+
+STEPS = (
+    Step(1, "initial", _v1_initial),
+    Step(2, "users, groups, memberships, custom attributes", _v2_users_groups),
+)

@@ -1,8 +1,30 @@
-"""The directory's tables; users, groups and memberships arrive with the directory issue."""
+"""The directory's tables: tenants, users, groups, memberships and custom attribute definitions."""
 
-from peewee import CharField, DatabaseProxy, DateTimeField, Model
+from __future__ import annotations
+
+from peewee import (
+    BooleanField,
+    CharField,
+    CompositeKey,
+    DatabaseProxy,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    JSONField,
+    Model,
+    ModelSelect,
+    TextField,
+)
+
+from shared.db import is_postgres
 
 db = DatabaseProxy()
+
+
+def locked(query: ModelSelect) -> ModelSelect:
+    """Lock the selected row until commit. SQLite needs nothing: its IMMEDIATE transactions already
+    serialise writers. NO KEY UPDATE does not block the foreign-key checks of membership inserts."""
+    return query.for_update("FOR NO KEY UPDATE") if is_postgres(db.obj) else query
 
 
 class BaseModel(Model):
@@ -15,3 +37,86 @@ class Tenant(BaseModel):
 
     id = CharField(primary_key=True, max_length=32)
     created_at = DateTimeField()
+
+
+class User(BaseModel):
+    """A user; `data` holds every attribute that is not a column (name, emails, enterprise, custom…)."""
+
+    id = CharField(primary_key=True, max_length=32)
+    # No index of its own (here and below): every composite index of the table starts with tenant_id.
+    tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+    user_name = CharField(max_length=256)
+    # userName is caseExact false (RFC 7643 §4.1.1): uniqueness and filters go through this folded copy.
+    user_name_key = TextField()
+    external_id = TextField(null=True)
+    display_name = TextField(null=True)
+    active = BooleanField(default=True)
+    source = CharField(max_length=32, default="scim")
+    deleted_at = DateTimeField(null=True)  # R-DIR-4: deleted from Entra, kept for admins
+    created = DateTimeField()
+    last_modified = DateTimeField()
+    version = IntegerField(default=1)
+    # peewee's JSONField is TEXT on SQLite and JSONB on PostgreSQL: filters use ->> / #>> in SQL.
+    data = JSONField(default=dict)
+
+    class Meta:
+        table_name = "users"
+        indexes = (
+            (("tenant", "user_name_key"), True),
+            (("tenant", "external_id"), False),
+            (("tenant", "created"), False),
+            (("tenant", "last_modified"), False),
+        )
+
+
+class Group(BaseModel):
+    """A group; deleting it deletes the row and its memberships (no soft delete for groups)."""
+
+    id = CharField(primary_key=True, max_length=32)
+    tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+    display_name = CharField(max_length=256)
+    display_name_key = TextField()  # R-DIR-9: one group per displayName, whatever its case
+    external_id = TextField(null=True)
+    source = CharField(max_length=32, default="scim")
+    created = DateTimeField()
+    last_modified = DateTimeField()
+    version = IntegerField(default=1)
+
+    class Meta:
+        table_name = "groups"
+        indexes = (
+            (("tenant", "display_name_key"), True),
+            (("tenant", "external_id"), False),
+            (("tenant", "created"), False),
+            (("tenant", "last_modified"), False),
+        )
+
+
+class Membership(BaseModel):
+    """One user in one group; changed per member, never as a whole list (entra-scim.md, Groups)."""
+
+    group = ForeignKeyField(Group, column_name="group_id", on_delete="CASCADE", index=False)  # first in the key
+    member = ForeignKeyField(User, column_name="member_id", on_delete="CASCADE", index=True)
+    tenant = CharField(max_length=32)
+
+    class Meta:
+        table_name = "memberships"
+        primary_key = CompositeKey("group", "member")
+
+
+class CustomAttribute(BaseModel):
+    """A custom attribute an admin defined for the tenant (R-DIR-11); only defined ones are stored."""
+
+    id = CharField(primary_key=True, max_length=32)
+    tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+    name = CharField(max_length=64)
+    name_key = CharField(max_length=64)  # SCIM attribute names are case-insensitive (RFC 7643 §2.1)
+    type = CharField(max_length=16, default="idp")
+    created = DateTimeField()
+
+    class Meta:
+        table_name = "custom_attributes"
+        indexes = ((("tenant", "name_key"), True),)
+
+
+MODELS = (Tenant, User, Group, Membership, CustomAttribute)

@@ -11,6 +11,8 @@ from shared.http import ServiceClient
 from shared.scim import SCIM_MEDIA_TYPE
 
 from .auth import TokenVerifier
+from .directory_client import DirectoryClient
+from .entra import TenantUrlFlag
 from .errors import render_scim_error
 from .settings import ScimSettings
 
@@ -25,7 +27,11 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.extensions["token_verifier"] = TokenVerifier(
         token_service, settings.token_issuer, settings.token_algorithms, settings.token_state_cache_seconds
     )
+    # Tests swap the transport: app.extensions["directory"].transport = InProcessClient(directory_app, key).
+    app.extensions["directory"] = DirectoryClient(ServiceClient(
+        settings.directory_url, settings.internal_api_key, timeout=settings.internal_timeout_seconds))
     install_common(app, settings, service="scim-api", render_error=render_scim_error)
+    app.wsgi_app = TenantUrlFlag(app.wsgi_app)  # type: ignore[method-assign]
 
     from .api.scim import bp
 

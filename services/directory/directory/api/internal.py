@@ -1,0 +1,147 @@
+"""The internal API scim-api calls (docs/internal-api.md): load with the shared schemas, call the domain, dump."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from shared.app import require_internal
+from shared.errors import Problem
+from shared.schemas.groups import GroupPatchSchema, GroupSchema, GroupWriteSchema
+from shared.schemas.queries import PageSchema, SearchSchema
+from shared.schemas.users import UserSchema, UserWriteSchema
+
+from .. import groups, queries, rules, users
+from ..tenants import check_tenant_id, custom_attribute_names
+
+bp = Blueprint("internal", __name__, url_prefix="/internal/v1/tenants/<tenant>")
+
+_user_write, _user = UserWriteSchema(), UserSchema()
+_group_write, _group_patch, _group = GroupWriteSchema(), GroupPatchSchema(), GroupSchema()
+_search, _page = SearchSchema(), PageSchema()
+
+
+def internal(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The service credential first (401 before anything else), then a well-formed tenant id."""
+
+    @functools.wraps(view)
+    def checked(tenant: str, **kwargs: Any) -> Any:
+        check_tenant_id(tenant)
+        return view(tenant, **kwargs)
+
+    return require_internal(checked)
+
+
+def _body(schema: Schema) -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Problem(400, "The body must be a JSON object.", code="invalid_value")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        fields = _paths(exc.messages)
+        # A filter the schema itself refuses (should SearchSchema validate it) is still a filter error.
+        code = "invalid_filter" if fields and all(f.startswith("filter") for f in fields) else "invalid_value"
+        raise Problem(400, f"Invalid value for {', '.join(fields) or 'the body'}; see 'errors'.", code=code,
+                      errors=exc.messages) from None
+
+
+def _paths(messages: Any, prefix: str = "") -> list[str]:
+    if not isinstance(messages, Mapping):
+        return [prefix] if prefix else []
+    return [p for key, sub in messages.items() for p in _paths(sub, f"{prefix}.{key}" if prefix else str(key))]
+
+
+def _if_match() -> set[int] | None:
+    return rules.parse_if_match(request.headers.get("If-Match"))
+
+
+def _members_flag() -> bool:
+    raw = request.args.get("members", "true").strip().lower()
+    if raw not in {"true", "false", "1", "0"}:
+        raise Problem(400, "members is true or false.", code="invalid_value", attribute="members")
+    return raw in {"true", "1"}
+
+
+def _no_content() -> Response:
+    return Response(status=204)
+
+
+@bp.post("/users")
+@internal
+def create_user(tenant: str) -> Any:
+    return jsonify(_user.dump(users.create_user(tenant, _body(_user_write)))), 201
+
+
+@bp.get("/users/<user_id>")
+@internal
+def get_user(tenant: str, user_id: str) -> Any:
+    return jsonify(_user.dump(users.get_user(tenant, user_id)))
+
+
+@bp.put("/users/<user_id>")
+@internal
+def replace_user(tenant: str, user_id: str) -> Any:
+    return jsonify(_user.dump(users.replace_user(tenant, user_id, _body(_user_write), _if_match())))
+
+
+@bp.delete("/users/<user_id>")
+@internal
+def delete_user(tenant: str, user_id: str) -> Any:
+    users.delete_user(tenant, user_id, _if_match())
+    return _no_content()
+
+
+@bp.post("/users/search")
+@internal
+def search_users(tenant: str) -> Any:
+    page = queries.search_users(tenant, _body(_search))
+    return jsonify(_page.dump({**page, "items": _user.dump(page["items"], many=True)}))
+
+
+@bp.post("/groups")
+@internal
+def create_group(tenant: str) -> Any:
+    return jsonify(_group.dump(groups.create_group(tenant, _body(_group_write)))), 201
+
+
+@bp.get("/groups/<group_id>")
+@internal
+def get_group(tenant: str, group_id: str) -> Any:
+    return jsonify(_group.dump(groups.get_group(tenant, group_id, members=_members_flag())))
+
+
+@bp.put("/groups/<group_id>")
+@internal
+def replace_group(tenant: str, group_id: str) -> Any:
+    return jsonify(_group.dump(groups.replace_group(tenant, group_id, _body(_group_write), _if_match())))
+
+
+@bp.patch("/groups/<group_id>")
+@internal
+def patch_group(tenant: str, group_id: str) -> Any:
+    return jsonify(_group.dump(groups.patch_group(tenant, group_id, _body(_group_patch), _if_match())))
+
+
+@bp.delete("/groups/<group_id>")
+@internal
+def delete_group(tenant: str, group_id: str) -> Any:
+    groups.delete_group(tenant, group_id, _if_match())
+    return _no_content()
+
+
+@bp.post("/groups/search")
+@internal
+def search_groups(tenant: str) -> Any:
+    page = queries.search_groups(tenant, _body(_search))
+    return jsonify(_page.dump({**page, "items": _group.dump(page["items"], many=True)}))
+
+
+@bp.get("/custom-attributes")
+@internal
+def list_custom_attributes(tenant: str) -> Any:
+    return jsonify({"items": sorted(custom_attribute_names(tenant).values(), key=str.lower)})

@@ -1,0 +1,52 @@
+"""Tenants as the directory sees them, and their custom attribute definitions (R-DIR-11)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import peewee
+
+from shared.errors import Problem
+from shared.schemas.common import utcnow
+
+from .models import CustomAttribute, Tenant, db
+from .rules import CUSTOM_NAME
+
+# The token service's tenant id rule: the scim-api only calls with ids of tenants it verified.
+TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+
+
+def check_tenant_id(tenant: str) -> None:
+    if not TENANT_ID.match(tenant):
+        raise Problem(404, f"There is no tenant '{tenant[:40]}'.", code="not_found")
+
+
+def ensure_tenant(tenant: str, now: dt.datetime) -> None:
+    """Create the tenant on first write; call inside the write's transaction."""
+    Tenant.insert(id=tenant, created_at=now).on_conflict_ignore().execute()
+
+
+def define_custom_attribute(tenant: str, name: str, kind: str = "idp") -> str:
+    """R-DIR-11: an admin adds a custom attribute by name (e.g. custAttr1); 409 when it exists in any case."""
+    if not CUSTOM_NAME.match(name):
+        raise Problem(400, "A custom attribute name is a letter then up to 63 letters, digits, '_' or '-'.",
+                      code="invalid_value", attribute="name")
+    now = utcnow()
+    try:
+        with db.atomic():
+            ensure_tenant(tenant, now)
+            CustomAttribute.create(id=uuid.uuid4().hex, tenant=tenant, name=name, name_key=name.lower(),
+                                   type=kind, created=now)
+    except peewee.IntegrityError:
+        raise Problem(409, f"The custom attribute '{name}' already exists.", code="uniqueness",
+                      attribute="name") from None
+    return name
+
+
+def custom_attribute_names(tenant: str) -> dict[str, str]:
+    """The tenant's custom attributes: lowered name → name as defined."""
+    query = (CustomAttribute.select(CustomAttribute.name).where(CustomAttribute.tenant == tenant)
+             .order_by(CustomAttribute.name_key))
+    return {name.lower(): name for (name,) in query.tuples()}

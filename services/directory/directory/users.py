@@ -1,0 +1,183 @@
+"""Users: create (or revive), read, replace and soft delete, with the R-DIR rules; no Flask here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import peewee
+
+from shared.errors import Problem
+from shared.schemas.common import utcnow
+
+from . import rules
+from .models import Group, Membership, User, db, locked
+from .tenants import custom_attribute_names, ensure_tenant
+
+# Attributes kept in columns (indexed or always read); everything else lives in `data`.
+_COLUMNS = {"userName": "user_name", "externalId": "external_id", "displayName": "display_name"}
+_DATA_KEYS = (*(k for k in rules.SIMPLE if k not in _COLUMNS), *rules.COMPLEX, *rules.MULTI, "custom")
+
+
+def not_found(user_id: str) -> Problem:
+    return Problem(404, f"There is no user {user_id[:64]} in this tenant (or it was deleted from Entra ID).",
+                   code="not_found")
+
+
+def _taken(user_name: str) -> Problem:
+    return Problem(409, f"Another user already has the userName '{user_name}' (userNames are compared "
+                        "without regard to case).", code="uniqueness", attribute="userName")
+
+
+def _live(tenant: str, user_id: str, *, lock: bool = False) -> User:
+    query = User.select().where(User.id == user_id, User.tenant == tenant, User.deleted_at.is_null())
+    user = (locked(query) if lock else query).first()
+    if user is None:
+        raise not_found(user_id)
+    return user
+
+
+def _custom(tenant: str, write: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict]]:
+    custom = write.get("custom") or {}
+    if not custom:
+        return {}, []
+    return rules.split_custom(custom, custom_attribute_names(tenant))
+
+
+def _columns(user: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored form of a user (write shape, contract names) as column values."""
+    stored = rules.clean({k: v for k, v in user.items() if k != "active"}) or {}
+    return {
+        "user_name": stored["userName"],
+        "user_name_key": rules.fold(stored["userName"]),
+        "external_id": stored.get("externalId"),
+        "display_name": stored.get("displayName"),
+        "active": bool(user.get("active", True)),
+        "data": {k: stored[k] for k in _DATA_KEYS if k in stored},
+    }
+
+
+def _write_shape(user: User) -> dict[str, Any]:
+    shape = {"userName": user.user_name, "externalId": user.external_id, "displayName": user.display_name,
+             "active": user.active}
+    return {**shape, **(user.data or {})}
+
+
+def _check(user: Mapping[str, Any]) -> None:
+    rules.require_email(user)
+    rules.require_name(user)
+    rules.check_external_id(user)
+
+
+def view(user: User, groups: Sequence[Mapping[str, Any]] = (), dropped: Sequence[Mapping] | None = None
+         ) -> dict[str, Any]:
+    """The contract's User (shared.schemas.users.UserSchema) for a stored user."""
+    out: dict[str, Any] = {"id": user.id, "userName": user.user_name, "active": user.active}
+    if user.external_id is not None:
+        out["externalId"] = user.external_id
+    if user.display_name is not None:
+        out["displayName"] = user.display_name
+    out.update(user.data or {})
+    out.update(source=user.source, groups=list(groups), created=user.created, lastModified=user.last_modified,
+               version=user.version)
+    if dropped is not None:
+        out["dropped"] = list(dropped)
+    return out
+
+
+def groups_of(user_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
+    """The groups of each user (read-only `groups`), in one query."""
+    out: dict[str, list[dict[str, str]]] = {uid: [] for uid in user_ids}
+    if not user_ids:
+        return out
+    query = (Membership.select(Membership.member, Group.id, Group.display_name)
+             .join(Group, on=(Membership.group == Group.id))
+             .where(Membership.member.in_(list(user_ids)))
+             .order_by(Group.display_name_key).tuples())
+    for member, group_id, display in query:
+        out[member].append({"value": group_id, "display": display})
+    return out
+
+
+def views(users: Sequence[User]) -> list[dict[str, Any]]:
+    groups = groups_of([u.id for u in users])
+    return [view(u, groups[u.id]) for u in users]
+
+
+def get_user(tenant: str, user_id: str) -> dict[str, Any]:
+    user = _live(tenant, user_id)
+    return view(user, groups_of([user.id])[user.id])
+
+
+def create_user(tenant: str, write: Mapping[str, Any]) -> dict[str, Any]:
+    """Create a user, or revive the one deleted from Entra with that userName: Entra re-creates rather
+    than restores, so the same id comes back with the new data (docs/internal-api.md)."""
+    rules.refuse_inactive_create(write)  # R-DIR-3
+    if rules.is_blank(write.get("userName")):
+        raise rules.invalid("userName", "userName is blank.")
+    custom, dropped = _custom(tenant, write)
+    user = {**write, "custom": custom}
+    _check(user)  # R-DIR-1, R-DIR-2
+    columns = _columns(user)
+    now = utcnow()
+    try:
+        with db.atomic():
+            ensure_tenant(tenant, now)
+            query = User.select().where(User.tenant == tenant, User.user_name_key == columns["user_name_key"])
+            row = locked(query).first()
+            if row is not None and row.deleted_at is None:
+                raise _taken(write["userName"])
+            if row is None:
+                row = User(id=uuid.uuid4().hex, tenant=tenant, source="scim", created=now, last_modified=now,
+                           version=1, **columns)
+                row.save(force_insert=True)
+                groups: list[dict[str, str]] = []
+            else:
+                # The row is locked (or the transaction holds SQLite's write lock): version is exact.
+                User.update(deleted_at=None, source="scim", last_modified=now, version=User.version + 1,
+                            **columns).where(User.id == row.id).execute()
+                _apply(row, columns, now)
+                row.deleted_at = None
+                groups = groups_of([row.id])[row.id]
+    except peewee.IntegrityError:
+        # A concurrent create of the same userName (any case) won the unique (tenant, user_name_key) index.
+        raise _taken(write["userName"]) from None
+    return view(row, groups, [*write.get("dropped", []), *dropped])
+
+
+def replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: set[int] | None = None
+                 ) -> dict[str, Any]:
+    """PUT: the whole user. R-DIR-7: blank keeps the stored value, left out removes it."""
+    custom, dropped = _custom(tenant, write)
+    try:
+        with db.atomic():
+            row = _live(tenant, user_id, lock=True)
+            rules.check_version(row.version, if_match)
+            merged = rules.merge_replace(_write_shape(row), {**write, "custom": custom})
+            _check(merged)  # R-DIR-1 and R-DIR-2 hold for the result, not only for what was sent
+            columns = _columns(merged)
+            if any(getattr(row, name) != value for name, value in columns.items()):
+                now = utcnow()
+                User.update(last_modified=now, version=User.version + 1, **columns).where(User.id == row.id).execute()
+                _apply(row, columns, now)
+    except peewee.IntegrityError:
+        raise _taken(write["userName"]) from None
+    return view(row, groups_of([row.id])[row.id], [*write.get("dropped", []), *dropped])
+
+
+def delete_user(tenant: str, user_id: str, if_match: set[int] | None = None) -> None:
+    """R-DIR-4: a delete from Entra disables the user and hides it from SCIM; admins still see it."""
+    with db.atomic():
+        row = _live(tenant, user_id, lock=True)
+        rules.check_version(row.version, if_match)
+        now = utcnow()
+        User.update(deleted_at=now, active=False, last_modified=now, version=User.version + 1) \
+            .where(User.id == row.id).execute()
+
+
+def _apply(row: User, columns: Mapping[str, Any], now: Any) -> None:
+    for name, value in columns.items():
+        setattr(row, name, value)
+    row.last_modified = now
+    row.version += 1

@@ -1,0 +1,113 @@
+"""The directory's internal API (docs/internal-api.md) as typed calls; its problems become SCIM errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from shared.errors import ServiceUnavailable
+
+from .errors import ScimError
+
+log = logging.getLogger(__name__)
+
+# Problem `code` → (HTTP status, RFC 7644 §3.12 scimType). 412 has no scimType of its own (§3.14).
+_CODES: dict[str, tuple[int, str | None]] = {
+    "invalid_value": (400, "invalidValue"),
+    "invalid_filter": (400, "invalidFilter"),
+    "uniqueness": (409, "uniqueness"),
+    "not_found": (404, None),
+    "version_mismatch": (412, None),
+}
+# An answer without a known code (a contract drift) is still told by its status, never as a 500.
+_BY_STATUS = {400: (400, "invalidValue"), 404: (404, None), 409: (409, "uniqueness"), 412: (412, None),
+              422: (400, "invalidValue")}
+
+
+class Transport(Protocol):
+    """shared.http.ServiceClient, or shared.testing.InProcessClient in tests."""
+
+    def request(self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None) -> Any: ...
+
+
+class DirectoryClient:
+    """One method per internal call; every non-2xx answer raises a ScimError an admin can act on."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    # users
+    def create_user(self, tenant: str, user: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", tenant, "/users", body=user)
+
+    def get_user(self, tenant: str, user_id: str) -> dict[str, Any]:
+        return self._call("GET", tenant, f"/users/{_seg(user_id)}")
+
+    def replace_user(self, tenant: str, user_id: str, user: dict[str, Any], if_match: int | None = None
+                     ) -> dict[str, Any]:
+        return self._call("PUT", tenant, f"/users/{_seg(user_id)}", body=user, if_match=if_match)
+
+    def delete_user(self, tenant: str, user_id: str) -> None:
+        self._call("DELETE", tenant, f"/users/{_seg(user_id)}")
+
+    def search_users(self, tenant: str, search: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", tenant, "/users/search", body=search)
+
+    # groups
+    def create_group(self, tenant: str, group: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", tenant, "/groups", body=group)
+
+    def get_group(self, tenant: str, group_id: str, *, members: bool = True) -> dict[str, Any]:
+        return self._call("GET", tenant, f"/groups/{_seg(group_id)}",
+                          params={"members": "true" if members else "false"})
+
+    def replace_group(self, tenant: str, group_id: str, group: dict[str, Any], if_match: int | None = None
+                      ) -> dict[str, Any]:
+        return self._call("PUT", tenant, f"/groups/{_seg(group_id)}", body=group, if_match=if_match)
+
+    def patch_group(self, tenant: str, group_id: str, delta: dict[str, Any], if_match: int | None = None
+                    ) -> dict[str, Any]:
+        return self._call("PATCH", tenant, f"/groups/{_seg(group_id)}", body=delta, if_match=if_match)
+
+    def delete_group(self, tenant: str, group_id: str) -> None:
+        self._call("DELETE", tenant, f"/groups/{_seg(group_id)}")
+
+    def search_groups(self, tenant: str, search: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", tenant, "/groups/search", body=search)
+
+    def custom_attributes(self, tenant: str) -> list[str]:
+        return list(self._call("GET", tenant, "/custom-attributes").get("items", []))
+
+    def _call(self, method: str, tenant: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
+              if_match: int | None = None) -> Any:
+        headers = {"If-Match": str(if_match)} if if_match is not None else None
+        resp = self.transport.request(method, f"/internal/v1/tenants/{_seg(tenant)}{path}", json_body=body,
+                                      params=params, headers=headers)
+        if 200 <= resp.status < 300:
+            return resp.data
+        raise _error(resp.status, resp.data, method, path)
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _error(status: int, data: Any, method: str, path: str) -> Exception:
+    problem = data if isinstance(data, dict) else {}
+    code, detail = problem.get("code"), problem.get("detail")
+    if code in _CODES or status in _BY_STATUS:
+        http, scim_type = _CODES.get(code) or _BY_STATUS[status]
+        return ScimError(http, detail or _DEFAULT_DETAIL[http], scim_type)
+    # Our own misconfiguration or a directory failure: the client can only retry later (never a 4xx).
+    log.error("directory %s %s answered %s: %s", method, path, status, problem or data)
+    return ServiceUnavailable("The directory could not complete the request; it will be retried.")
+
+
+_DEFAULT_DETAIL = {
+    400: "The directory refused a value; check the attribute mapping in Entra ID.",
+    404: "No such resource in this tenant; it may have been deleted.",
+    409: "Another resource already has this unique value (userName or group displayName).",
+    412: "The resource changed since it was read (If-Match does not match its current version).",
+}

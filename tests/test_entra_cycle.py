@@ -1,0 +1,166 @@
+"""A whole Entra ID provisioning cycle against real processes, with the exact bodies of
+entra-scim.md (services/scim-api/tests/data/, named after their source), in both dialects."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.testing import System
+
+pytestmark = pytest.mark.integration
+DATA = Path(__file__).resolve().parents[1] / "services" / "scim-api" / "tests" / "data"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def body(name: str) -> dict[str, Any]:
+    return copy.deepcopy(json.loads((DATA / name).read_text()))
+
+
+def with_members(name: str, *ids: str) -> dict[str, Any]:
+    patch = body(name)
+    patch["Operations"][0]["value"] = [{"$ref": None, "value": i} for i in ids]
+    return patch
+
+
+class Entra:
+    """Speaks to the Target SCIM URL the way Entra's provisioning service does."""
+
+    def __init__(self, system: System, tenant: str, dialect: str) -> None:
+        assert system.admin("POST", "/admin/v1/tenants", {"id": tenant}).status in (201, 409)
+        issued = system.admin("POST", f"/admin/v1/tenants/{tenant}/tokens", {}).json()
+        self.system, self.token = system, issued["token"]
+        self.base = issued["scim_url"]
+        self.query = "?aadOptscim062020" if dialect == "aadOptscim062020" else ""
+
+    def call(self, method: str, path: str, json_body: Any = None, **params: str) -> tuple[int, Any]:
+        url = self.base + path
+        if params:
+            from urllib.parse import urlencode
+
+            url += "?" + urlencode(params)
+        elif self.query and method == "GET":
+            url += self.query
+        headers = {"Content-Type": "application/scim+json; charset=utf-8"} if json_body is not None else {}
+        resp = self.system.request(method, url, json_body=json_body, token=self.token, headers=headers)
+        assert resp.headers["Content-Type"].startswith("application/scim+json"), (method, path, resp.status)
+        assert resp.status < 500, resp.data
+        return resp.status, (resp.json() if resp.data else None)
+
+    def find_user(self, user_name: str) -> list[dict]:
+        status, page = self.call("GET", "/Users", filter=f'userName eq "{user_name}"')
+        assert status == 200
+        return page["Resources"] if page["totalResults"] else []
+
+    def create_user(self, user_name: str, **extra: Any) -> dict:
+        """Filter first, then POST when nothing matched, as Entra does."""
+        assert self.find_user(user_name) == []
+        user = body("tut-create-user.json")
+        user.update(userName=user_name, externalId=user_name.split("@")[0], **extra)
+        user["emails"][0]["value"] = user_name
+        status, created = self.call("POST", "/Users", user)
+        assert status == 201, created
+        return created
+
+
+@pytest.fixture(params=["default", "aadOptscim062020"])
+def entra(system: System, request: pytest.FixtureRequest) -> Entra:
+    # One tenant per test: each issues a token, and a tenant holds at most two (R-TOK).
+    return Entra(system, f"cycle-{request.param.lower()[:8]}-{uuid.uuid4().hex[:10]}", request.param)
+
+
+def test_test_connection_finds_nothing_and_answers_200(entra: Entra) -> None:
+    """R-SCIM-4: Entra's Test Connection probes a random user and a random group."""
+    assert entra.find_user(str(uuid.uuid4())) == []
+    status, page = entra.call("GET", "/Groups", excludedAttributes="members", filter=f'displayName eq "{uuid.uuid4()}"')
+    assert status == 200 and page["totalResults"] == 0 and not page.get("Resources")
+
+
+def test_users_are_created_linked_updated_disabled_restored_and_deleted(entra: Entra) -> None:
+    """R-SCIM-1 with R-DIR-4 and R-DIR-7, through one cycle."""
+    ann = entra.create_user("ann@contoso.com", title="Engineer", displayName="Ann")
+    boss = entra.create_user("boss@contoso.com")
+    # Manager linking, as a bare string in and {"value": id} out.
+    patch = body("how-add-manager.json")
+    patch["Operations"][0]["value"] = boss["id"]
+    assert entra.call("PATCH", f"/Users/{ann['id']}", patch)[0] in (200, 204)
+    user = entra.call("GET", f"/Users/{ann['id']}")[1]
+    assert user[ENTERPRISE]["manager"]["value"] == boss["id"]
+    # Clearing the manager with "" keeps it (R-DIR-7).
+    assert entra.call("PATCH", f"/Users/{ann['id']}", body("how-clear-manager.json"))[0] in (200, 204)
+    assert entra.call("GET", f"/Users/{ann['id']}")[1][ENTERPRISE]["manager"]["value"] == boss["id"]
+    # Multi-valued and sub-attribute updates.
+    assert entra.call("PATCH", f"/Users/{ann['id']}", body("tut-patch-user-multi-valued.json"))[0] in (200, 204)
+    user = entra.call("GET", f"/Users/{ann['id']}")[1]
+    assert user["name"]["familyName"] == "updatedFamilyName"
+    assert [e["value"] for e in user["emails"] if e.get("type") == "work"] == ["updatedEmail@microsoft.com"]
+    # Disable (both dialects' boolean forms), still found with active false; then restore.
+    disable = "compat-disable-user-default.json" if not entra.query else "compat-disable-user-aadoptscim062020.json"
+    assert entra.call("PATCH", f"/Users/{ann['id']}", body(disable))[0] in (200, 204)
+    found = entra.find_user("ANN@contoso.com")  # userName is case-insensitive
+    assert [u["id"] for u in found] == [ann["id"]] and found[0]["active"] is False
+    restore = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "Replace", "path": "active", "value": "True"}]}
+    assert entra.call("PATCH", f"/Users/{ann['id']}", restore)[0] in (200, 204)
+    assert entra.call("GET", f"/Users/{ann['id']}")[1]["active"] is True
+    # Delete: 204, then 404, and the filter finds nothing (R-DIR-4).
+    assert entra.call("DELETE", f"/Users/{ann['id']}")[0] == 204
+    assert entra.call("GET", f"/Users/{ann['id']}")[0] == 404
+    assert entra.find_user("ann@contoso.com") == []
+
+
+def test_duplicate_user_name_in_another_case_is_a_409(entra: Entra) -> None:
+    entra.create_user("dup@contoso.com")
+    user = body("tut-create-user.json")
+    user["userName"] = "DUP@Contoso.com"
+    status, error = entra.call("POST", "/Users", user)
+    assert status == 409 and error["scimType"] == "uniqueness"
+
+
+def test_create_without_email_is_refused_naming_the_attribute(entra: Entra) -> None:
+    """R-DIR-1."""
+    user = body("tut-create-user.json")
+    user["userName"] = "no-mail@contoso.com"
+    del user["emails"]
+    status, error = entra.call("POST", "/Users", user)
+    assert status == 400 and "email" in error["detail"].lower()
+
+
+def test_groups_are_created_filled_emptied_renamed_and_deleted(entra: Entra) -> None:
+    """R-SCIM-1, R-DIR-9: group creation with the Microsoft schema URN, batch member adds, both
+    removal dialects, idempotent re-adds and removals, rename, delete."""
+    members = [entra.create_user(f"member{i}@contoso.com")["id"] for i in range(3)]
+    assert entra.call("GET", "/Groups", excludedAttributes="members", filter='displayName eq "Sales"')[1][
+        "totalResults"] == 0
+    group = body("tut-create-group.json")
+    group["displayName"] = "Sales"
+    status, created = entra.call("POST", "/Groups", group)
+    assert status == 201
+    gid = created["id"]
+    assert entra.call("POST", "/Groups", group)[0] == 409  # R-DIR-9
+    add = with_members("tut-patch-group-add-members.json", *members)
+    assert entra.call("PATCH", f"/Groups/{gid}", add)[0] in (200, 204)
+    assert entra.call("PATCH", f"/Groups/{gid}", add)[0] in (200, 204)  # re-adding is not an error
+    got = entra.call("GET", f"/Groups/{gid}")[1]
+    assert sorted(m["value"] for m in got["members"]) == sorted(members)
+    if entra.query:
+        remove = body("compat-remove-member-aadoptscim062020.json")
+        remove["Operations"][0]["path"] = f'members[value eq "{members[0]}"]'
+    else:
+        remove = with_members("compat-remove-member-default.json", members[0])
+    assert entra.call("PATCH", f"/Groups/{gid}", remove)[0] in (200, 204)
+    assert entra.call("PATCH", f"/Groups/{gid}", remove)[0] in (200, 204)  # removing a non-member too
+    got = entra.call("GET", f"/Groups/{gid}")[1]
+    assert sorted(m["value"] for m in got["members"]) == sorted(members[1:])
+    without = entra.call("GET", f"/Groups/{gid}", excludedAttributes="members")[1]
+    assert "members" not in without
+    rename = body("tut-patch-group-displayname.json")
+    assert entra.call("PATCH", f"/Groups/{gid}", rename)[0] in (200, 204)
+    assert entra.call("GET", f"/Groups/{gid}")[1]["displayName"] == rename["Operations"][0]["value"]
+    assert entra.call("DELETE", f"/Groups/{gid}")[0] == 204
+    assert entra.call("GET", f"/Groups/{gid}")[0] == 404
