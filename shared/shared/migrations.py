@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import peewee
+import tenacity
 
 from .db import is_postgres
 
@@ -68,5 +69,19 @@ def open_database(proxy: peewee.DatabaseProxy, url: str, steps: Sequence[Step]) 
     from .db import connect_url
 
     proxy.initialize(connect_url(url))
-    migrate(proxy.obj, steps)
+    _migrate_when_unlocked(proxy.obj, steps)
     return proxy.obj
+
+
+def _is_locked(exc: BaseException) -> bool:
+    return isinstance(exc, peewee.OperationalError) and "locked" in str(exc)
+
+
+@tenacity.retry(retry=tenacity.retry_if_exception(_is_locked), stop=tenacity.stop_after_delay(30),
+                wait=tenacity.wait_random_exponential(multiplier=0.05, max=1), reraise=True)
+def _migrate_when_unlocked(db: peewee.Database, steps: Sequence[Step]) -> None:
+    """Workers booting together on a new SQLite file can deadlock while one switches it to WAL and
+    another migrates; SQLite then fails one of them at once instead of waiting, so it tries again."""
+    if not db.is_closed():
+        db.close()
+    migrate(db, steps)

@@ -53,7 +53,7 @@ _REF = Attr("$ref")
 _COMMON_READ_ONLY = (Attr("id", read_only=True), Attr("meta", "complex", read_only=True),
                      Attr("schemas", multi=True, read_only=True))
 _MANAGER = Attr("manager", "complex", sub=_catalogue(Attr("value"), _REF, Attr("displayName")))
-_MEMBERS = Attr("members", "complex", True, _catalogue(Attr("value"), Attr("display"), Attr("type"), _REF))
+_MEMBERS = Attr("members", "complex", True, _catalogue(Attr("value"), Attr("type"), _REF))
 _USER_GROUPS = Attr("groups", "complex", True, _catalogue(Attr("value"), Attr("display"), Attr("type"), _REF),
                     read_only=True)
 

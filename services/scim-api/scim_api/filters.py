@@ -78,7 +78,7 @@ _ENTERPRISE = _table(
     Attr("manager", ("value", "displayName"), implied="value"),
 )
 _GROUP = _table(Attr("id"), Attr("externalId"), Attr("displayName"), _META,
-                _multi("members", ("value", "display", "type")))
+                _multi("members", ("value", "type")))
 # Per resource, schema URN → attributes; core first. None: the custom extension is open, any name
 # of this shape (the directory decides whether the tenant defined it, R-DIR-11).
 _SCHEMAS: dict[str, tuple[tuple[str, Mapping[str, Attr] | None], ...]] = {

@@ -195,7 +195,8 @@ def _public(label: str) -> str:
 
 
 def user_to_scim(user: Mapping[str, Any], base_url: str) -> dict[str, Any]:
-    """The directory's user → a SCIM User; the manager ALWAYS as {"value": id} (entra-scim.md, Manager)."""
+    """The directory's user → a SCIM User; the manager ALWAYS complex, {"value": id, "$ref": uri}: Entra fails to
+    read a user whose manager has another shape (entra-scim.md, Manager), and RFC 7643 §8.7.1 requires $ref."""
     doc: dict[str, Any] = {"schemas": [USER_SCHEMA], "id": user["id"]}
     for attr in USER.attrs.values():
         if not attr.read_only and _present(user.get(attr.name)):
@@ -208,7 +209,7 @@ def user_to_scim(user: Mapping[str, Any], base_url: str) -> dict[str, Any]:
     enterprise = {k: v for k, v in (user.get("enterprise") or {}).items() if v is not None and k != "manager"}
     manager = (user.get("enterprise") or {}).get("manager")
     if manager:
-        enterprise["manager"] = {"value": manager}
+        enterprise["manager"] = {"value": manager, "$ref": location(base_url, USER, manager)}
     if enterprise:
         doc["schemas"].append(ENTERPRISE_USER_SCHEMA)
         doc[ENTERPRISE_USER_SCHEMA] = enterprise
@@ -226,8 +227,10 @@ def group_to_scim(group: Mapping[str, Any], base_url: str) -> dict[str, Any]:
     if group.get("externalId") is not None:
         doc["externalId"] = group["externalId"]
     if group.get("members") is not None:
-        doc["members"] = [_clean({"value": m["value"], "display": m.get("display"), "type": m.get("type") or "User",
-                                  "$ref": location(base_url, USER, m["value"])}) for m in group["members"]]
+        # No 'display': RFC 7643 §8.7.1 does not define it for members, and leaving it out keeps a member a
+        # pure reference that a client can send back unchanged.
+        doc["members"] = [{"value": m["value"], "type": m.get("type") or "User",
+                           "$ref": location(base_url, USER, m["value"])} for m in group["members"]]
     doc["meta"] = _meta(group, GROUP, base_url)
     return doc
 

@@ -34,11 +34,12 @@ def complex_attr(name: str, description: str, sub_attributes: list[dict[str, Any
 
 
 def plural(name: str, description: str, value: dict[str, Any], type_description: str = _FUNCTION,
-           canonical: list[str] | None = None) -> dict[str, Any]:
+           canonical: list[str] | None = None, required: bool = False) -> dict[str, Any]:
     """A multi-valued attribute with the standard value/display/type/primary sub-attributes (RFC 7643 §2.4)."""
     kind = attr("type", description=type_description, **({"canonicalValues": canonical} if canonical else {}))
     return complex_attr(name, description, [value, attr("display", description=_DISPLAY), kind,
-                                            attr("primary", "boolean", _PRIMARY)], multiValued=True)
+                                            attr("primary", "boolean", _PRIMARY)], multiValued=True,
+                        required=required)
 
 
 def _name() -> dict[str, Any]:
@@ -51,8 +52,11 @@ def _name() -> dict[str, Any]:
         "honorificPrefix": "The honorific prefix(es) of the User, or title in most Western languages.",
         "honorificSuffix": "The honorific suffix(es) of the User, or suffix in most Western languages.",
     }
-    return complex_attr("name", "The components of the user's real name.",
-                        [attr(part, description=text) for part, text in parts.items()])
+    # R-DIR-2: this server requires a name. formatted is declared required because Entra always maps it
+    # (entra-scim.md); givenName with familyName is also accepted in its place.
+    subs = [attr(part, description=text, required=part == "formatted") for part, text in parts.items()]
+    return complex_attr("name", "The components of the user's real name.  REQUIRED here: name.formatted, or "
+                        "both name.givenName and name.familyName.", subs, required=True)
 
 
 def _addresses() -> dict[str, Any]:
@@ -112,8 +116,10 @@ def user_attributes() -> list[dict[str, Any]]:
         attr("active", "boolean", "A Boolean value indicating the User's administrative status."),
         attr("password", description="The User's cleartext password, to set an initial password or reset it.",
              caseExact=True, mutability="writeOnly", returned="never"),
-        plural("emails", "Email addresses for the user.", attr("value", description="Email address for the user."),
-               canonical=["work", "home", "other"]),
+        # R-DIR-1: this server requires an email address, so emails and its value are required.
+        plural("emails", "Email addresses for the user.  REQUIRED here: at least one non-blank value.",
+               attr("value", description="Email address for the user.", required=True),
+               canonical=["work", "home", "other"], required=True),
         plural("phoneNumbers", "Phone numbers for the User.", attr("value", description="Phone number of the User."),
                canonical=["work", "home", "mobile", "fax", "pager", "other"]),
         plural("ims", "Instant messaging addresses for the User.",
@@ -143,8 +149,6 @@ def group_attributes() -> list[dict[str, Any]]:
         attr("value", description="Identifier of the member of this Group.", mutability="immutable"),
         attr("$ref", "reference", "The URI corresponding to a SCIM resource that is a member of this Group.",
              referenceTypes=["User"], mutability="immutable"),
-        attr("display", description="A human-readable name for the group member, primarily used for display "
-             "purposes.", mutability="readOnly"),
         attr("type", description="A label indicating the type of resource; only 'User' is supported.",
              canonicalValues=["User"], mutability="immutable"),
     ], multiValued=True)
@@ -164,8 +168,8 @@ def enterprise_user_attributes() -> list[dict[str, Any]]:
         "division": "Identifies the name of a division.",
         "department": "Identifies the name of a department.",
     }
-    # $ref is required by RFC 7643 §4.3, but the manager is returned as {"value": id} only, because another
-    # shape makes Entra fail to read the user (entra-scim.md, Manager): so it is optional here.
+    # $ref is required by RFC 7643 §8.7.1 for responses, but Entra sends the manager as a bare id
+    # (entra-scim.md, Manager), so a request need not carry it: it is always returned, derived from value.
     manager = complex_attr("manager", "The User's manager, referencing the 'id' attribute of another User.", [
         attr("value", description="The id of the SCIM resource representing the User's manager.  REQUIRED.",
              required=True, caseExact=True),

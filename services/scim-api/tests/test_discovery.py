@@ -138,7 +138,7 @@ def test_group_display_name_is_required_and_members_are_users_only() -> None:
     assert display_name["required"] is True and display_name["caseExact"] is False
     members = _attribute(GROUP_SCHEMA, "members")
     assert members["multiValued"] is True and "nested groups are not supported" in members["description"]
-    assert _names(members["subAttributes"]) == ["value", "$ref", "display", "type"]
+    assert _names(members["subAttributes"]) == ["value", "$ref", "type"]
     assert _attribute(GROUP_SCHEMA, "members.type")["canonicalValues"] == ["User"]
     assert _attribute(GROUP_SCHEMA, "members.$ref")["referenceTypes"] == ["User"]
 

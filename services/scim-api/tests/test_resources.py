@@ -67,8 +67,8 @@ def test_manager_in_as_string_or_object(manager: Any) -> None:
 
 
 def test_manager_out_always_as_an_object() -> None:
-    """entra-scim.md: another shape makes Entra fail to read the user."""
-    assert user_to_scim(STORED, BASE)[ENT]["manager"] == {"value": "m1"}
+    """entra-scim.md: another shape makes Entra fail to read the user; RFC 7643 §8.7.1 requires $ref."""
+    assert user_to_scim(STORED, BASE)[ENT]["manager"] == {"value": "m1", "$ref": f"{BASE}/Users/m1"}
 
 
 def test_unknown_attributes_are_dropped_not_refused() -> None:
@@ -130,7 +130,7 @@ def test_group_members_in_and_out() -> None:
     group = {"id": "g1", "displayName": "G", "externalId": None, "members": [{"value": "u1", "display": "Ann"}],
              "created": "c", "lastModified": "m", "version": 2}
     assert group_to_scim(group, BASE)["members"] == [
-        {"value": "u1", "display": "Ann", "type": "User", "$ref": f"{BASE}/Users/u1"}]
+        {"value": "u1", "type": "User", "$ref": f"{BASE}/Users/u1"}]
     assert "members" not in group_to_scim({**group, "members": None}, BASE)
 
 
@@ -150,6 +150,6 @@ def test_projection_rfc7644_3_4_2_5(attributes: list[str], excluded: list[str], 
 def test_projection_of_sub_attributes() -> None:
     doc = project(user_to_scim(STORED, BASE), USER, ["name.givenName", "emails.value", f"{ENT}:manager"])
     assert doc["name"] == {"givenName": "Ann"} and doc["emails"] == [{"value": "ann@contoso.com"}]
-    assert doc[ENT] == {"manager": {"value": "m1"}}
+    assert doc[ENT] == {"manager": {"value": "m1", "$ref": f"{BASE}/Users/m1"}}
     doc = project(user_to_scim(STORED, BASE), USER, [], ["emails.primary", "name.familyName"])
     assert doc["emails"] == [{"value": "ann@contoso.com", "type": "work"}] and "familyName" not in doc["name"]

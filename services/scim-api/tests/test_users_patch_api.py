@@ -84,9 +84,12 @@ def test_enterprise_and_custom_extension_paths(scim: Scim, define_custom_attribu
 
 
 def test_manager_set_changed_and_kept_on_blank(scim: Scim) -> None:
-    """HOW: add with a bare id; replace; replace "" keeps it (R-DIR-7); out always {"value": id}."""
+    """HOW: add with a bare id; replace; replace "" keeps it (R-DIR-7); out always {"value": id, "$ref": uri}."""
     boss, other = scim.create_user(userName="boss@contoso.com"), scim.create_user(userName="other@contoso.com")
     user = scim.create_user()
+
+    def manager_of(boss: dict[str, Any]) -> dict[str, Any]:
+        return {"value": boss["id"], "$ref": boss["meta"]["location"]}
 
     def manager_patch(name: str, manager: str) -> dict[str, Any]:
         body = load(name)
@@ -95,10 +98,10 @@ def test_manager_set_changed_and_kept_on_blank(scim: Scim) -> None:
         assert resp.status_code == 200, resp.get_json()
         return resp.get_json()[ENT]["manager"]
 
-    assert manager_patch("how-add-manager.json", boss["id"]) == {"value": boss["id"]}
-    assert manager_patch("how-replace-manager.json", other["id"]) == {"value": other["id"]}
-    assert manager_patch("how-clear-manager.json", "") == {"value": other["id"]}
-    assert scim("GET", f"/Users/{user['id']}").get_json()[ENT]["manager"] == {"value": other["id"]}
+    assert manager_patch("how-add-manager.json", boss["id"]) == manager_of(boss)
+    assert manager_patch("how-replace-manager.json", other["id"]) == manager_of(other)
+    assert manager_patch("how-clear-manager.json", "") == manager_of(other)
+    assert scim("GET", f"/Users/{user['id']}").get_json()[ENT]["manager"] == manager_of(other)
 
 
 @pytest.mark.parametrize("path", ["title", "name.givenName", f"{ENT}:department"])

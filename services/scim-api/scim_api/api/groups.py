@@ -69,11 +69,12 @@ def replace(group_id: str) -> Response:
 
 @bp.patch("/<group_id>")
 def patch(group_id: str) -> Response:
-    """One delta call, answered 204 as Entra expects for groups (TUT, 'Update Group')."""
+    """One delta call, answered 200 with the group (RFC 7644 §3.5.2; Entra takes 200 or 204). The members are
+    read back only when the projection shows them, so `excludedAttributes=members` keeps a PATCH cheap."""
     delta = group_delta(json_body())
     version = expected_version(lambda: _current_version(group_id))
-    group = directory().patch_group(g.tenant, group_id, delta, version)
-    return no_content(group.get("version") if isinstance(group, dict) else None)
+    directory().patch_group(g.tenant, group_id, delta, version)
+    return answer(directory().get_group(g.tenant, group_id, members=members_shown(*projection_args())))
 
 
 @bp.delete("/<group_id>")
