@@ -113,7 +113,7 @@ def clean(value: Any) -> Any:
 
 def merge_replace(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """R-DIR-7 on replace: an attribute sent blank ("" or, inside a complex value, null) keeps its stored
-    value; an attribute left out (absent, or null at the top level) is removed."""
+    value; an attribute left out (absent at any level, or null at the top level) is removed."""
     out: dict[str, Any] = {"active": new.get("active", True)}
     for key in SIMPLE:
         value = new.get(key)
@@ -128,8 +128,9 @@ def merge_replace(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, A
 
 
 def _merge_object(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    # Inside a complex value a sub-attribute that is null or blank keeps its stored value (R-DIR-7).
-    return {k: old.get(k) if is_blank(new.get(k)) else new.get(k) for k in {**old, **new}}
+    # Inside a complex value a sub-attribute sent null or blank keeps its stored value, and one left out
+    # is removed, like a top-level attribute (R-DIR-7).
+    return {k: old.get(k) if is_blank(v) else v for k, v in new.items()}
 
 
 def _merge_list(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -73,6 +73,16 @@ def test_merge_keeps_blank_values_and_removes_left_out_ones_R_DIR_7() -> None:
     assert merged["active"] is True
 
 
+def test_merge_removes_a_left_out_sub_attribute_beside_kept_ones_R_DIR_7() -> None:
+    """An explicit PATCH remove of name.givenName or the manager reaches the directory as a left-out key."""
+    old = {"userName": "a", "name": {"givenName": "G", "familyName": "F", "formatted": "G F"},
+           "enterprise": {"manager": "m1", "department": "D"}}
+    new = {"userName": "a", "name": {"familyName": "F", "formatted": None}, "enterprise": {"department": ""}}
+    merged = rules.merge_replace(old, new)
+    assert merged["name"] == {"familyName": "F", "formatted": "G F"}
+    assert merged["enterprise"] == {"department": "D"}
+
+
 def test_clean_drops_blanks_and_elements_without_data() -> None:
     assert rules.clean({"a": "", "b": None, "c": {"x": " "}, "d": [{"type": "work"}, {"value": "v"}],
                         "e": False, "f": []}) == {"d": [{"value": "v"}], "e": False}

@@ -12,6 +12,9 @@ from marshmallow import RAISE, Schema, fields, validate
 from .common import UtcDateTime
 
 _str = {"load_default": None, "allow_none": True}
+# Inside a complex value an absent sub-attribute stays absent when loaded (no default): a replace removes
+# it, while a null or blank one keeps the stored value (R-DIR-7).
+_sub = {"allow_none": True}
 
 
 class Strict(Schema):
@@ -20,43 +23,43 @@ class Strict(Schema):
 
 
 class NameSchema(Strict):
-    formatted = fields.String(**_str)
-    familyName = fields.String(**_str)
-    givenName = fields.String(**_str)
-    middleName = fields.String(**_str)
-    honorificPrefix = fields.String(**_str)
-    honorificSuffix = fields.String(**_str)
+    formatted = fields.String(**_sub)
+    familyName = fields.String(**_sub)
+    givenName = fields.String(**_sub)
+    middleName = fields.String(**_sub)
+    honorificPrefix = fields.String(**_sub)
+    honorificSuffix = fields.String(**_sub)
 
 
 class MultiValueSchema(Strict):
     """emails, phoneNumbers, ims, photos, roles, entitlements, x509Certificates (RFC 7643 §2.4)."""
 
-    value = fields.String(**_str)
-    type = fields.String(**_str)
-    primary = fields.Boolean(load_default=None, allow_none=True)
-    display = fields.String(**_str)
+    value = fields.String(**_sub)
+    type = fields.String(**_sub)
+    primary = fields.Boolean(allow_none=True)
+    display = fields.String(**_sub)
 
 
 class AddressSchema(Strict):
-    formatted = fields.String(**_str)
-    streetAddress = fields.String(**_str)
-    locality = fields.String(**_str)
-    region = fields.String(**_str)
-    postalCode = fields.String(**_str)
-    country = fields.String(**_str)
-    type = fields.String(**_str)
-    primary = fields.Boolean(load_default=None, allow_none=True)
+    formatted = fields.String(**_sub)
+    streetAddress = fields.String(**_sub)
+    locality = fields.String(**_sub)
+    region = fields.String(**_sub)
+    postalCode = fields.String(**_sub)
+    country = fields.String(**_sub)
+    type = fields.String(**_sub)
+    primary = fields.Boolean(allow_none=True)
 
 
 class EnterpriseSchema(Strict):
     """urn:ietf:params:scim:schemas:extension:enterprise:2.0:User (RFC 7643 §4.3)."""
 
-    employeeNumber = fields.String(**_str)
-    costCenter = fields.String(**_str)
-    organization = fields.String(**_str)
-    division = fields.String(**_str)
-    department = fields.String(**_str)
-    manager = fields.String(**_str, metadata={"description": "the manager's user id"})
+    employeeNumber = fields.String(**_sub)
+    costCenter = fields.String(**_sub)
+    organization = fields.String(**_sub)
+    division = fields.String(**_sub)
+    department = fields.String(**_sub)
+    manager = fields.String(**_sub, metadata={"description": "the manager's user id"})
 
 
 class DroppedSchema(Strict):
