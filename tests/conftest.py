@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from shared.db import connect_url
 from shared.testing import System
 
 
@@ -17,3 +18,23 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def define_custom_attributes(system: System) -> Callable[..., None]:
+    """What an admin does in the directory (R-DIR-11), written straight into the directory's database."""
+
+    def define(tenant: str, *names: str) -> None:
+        from directory import models, tenants
+
+        database = connect_url(system.processes["directory"].env["DATABASE_URL"])
+        previous = models.db.obj
+        models.db.initialize(database)
+        try:
+            for name in names:
+                tenants.define_custom_attribute(tenant, name)
+        finally:
+            database.close()
+            models.db.initialize(previous)
+
+    return define

@@ -13,11 +13,11 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from shared.db import connect_url
 from shared.testing import System
 
 pytestmark = pytest.mark.integration
@@ -39,28 +39,14 @@ def tenant_with_token(system: System, tenant: str) -> tuple[str, str]:
     return issued["scim_url"], issued["token"]
 
 
-def define_custom_attributes(system: System, tenant: str, *names: str) -> None:
-    """What an admin does in the directory (R-DIR-11), written straight into the directory's database."""
-    from directory import models, tenants
-
-    database = connect_url(system.processes["directory"].env["DATABASE_URL"])
-    previous = models.db.obj
-    models.db.initialize(database)
-    try:
-        for name in names:
-            tenants.define_custom_attribute(tenant, name)
-    finally:
-        database.close()
-        models.db.initialize(previous)
-
-
 def run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
 
 
-def test_scim2_tester_reports_every_check_successful_but_documented_deviations(system: System) -> None:
+def test_scim2_tester_reports_every_check_successful_but_documented_deviations(
+        system: System, define_custom_attributes: Callable[..., None]) -> None:
     url, token = tenant_with_token(system, "conformance-scim2")
-    define_custom_attributes(system, "conformance-scim2", "custAttr1", "costCode")
+    define_custom_attributes("conformance-scim2", "custAttr1", "costCode")
     # The token goes through the environment, not the command line (scim2-cli's advice).
     result = run([str(BIN / "scim2"), "--url", url, "test"], env={"SCIM_CLI_HEADERS": f"Authorization: Bearer {token}"})
     output = result.stdout + result.stderr

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from shared.testing import System
 pytestmark = pytest.mark.integration
 DATA = Path(__file__).resolve().parents[1] / "services" / "scim-api" / "tests" / "data"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+CUSTOM = "urn:ietf:params:scim:schemas:extension:ivanti:2.0:User"
 
 
 def body(name: str) -> dict[str, Any]:
@@ -34,7 +37,7 @@ class Entra:
     def __init__(self, system: System, tenant: str, dialect: str) -> None:
         assert system.admin("POST", "/admin/v1/tenants", {"id": tenant}).status in (201, 409)
         issued = system.admin("POST", f"/admin/v1/tenants/{tenant}/tokens", {}).json()
-        self.system, self.token = system, issued["token"]
+        self.system, self.token, self.tenant = system, issued["token"], tenant
         self.base = issued["scim_url"]
         self.query = "?aadOptscim062020" if dialect == "aadOptscim062020" else ""
 
@@ -164,3 +167,47 @@ def test_groups_are_created_filled_emptied_renamed_and_deleted(entra: Entra) -> 
     assert entra.call("GET", f"/Groups/{gid}")[1]["displayName"] == rename["Operations"][0]["value"]
     assert entra.call("DELETE", f"/Groups/{gid}")[0] == 204
     assert entra.call("GET", f"/Groups/{gid}")[0] == 404
+
+
+def test_create_with_every_default_mapping_enterprise_and_custom_attributes(
+        entra: Entra, define_custom_attributes: Callable[..., None]) -> None:
+    """entra-scim.md, Users: Entra's default mappings plus the enterprise extension and an admin-added
+    custom attribute (R-SCIM-3, R-DIR-11), in any case of attribute names and with string booleans."""
+    define_custom_attributes(entra.tenant, "custAttr1")
+    user = body("entra-scim-create-user-string-booleans.json")
+    user[CUSTOM]["undefinedAttr"] = "dropped"
+    assert entra.find_user(user["UserName"]) == []
+    status, created = entra.call("POST", "/Users", user)
+    assert status == 201, created
+    got = entra.call("GET", f"/Users/{created['id']}")[1]
+    assert got["userName"] == "Babs.Jensen@contoso.com" and got["active"] is True and got["externalId"] == "bjensen"
+    assert got["name"] == {"givenName": "Barbara", "familyName": "Jensen", "formatted": "Barbara Jensen"}
+    assert got["emails"] == [{"value": "babs@contoso.com", "type": "work", "primary": True}]
+    assert got["phoneNumbers"] == [{"value": "55555555555", "type": "mobile"}]
+    assert got[ENTERPRISE] == {"department": "Tour"}  # the blank manager is not a manager
+    assert got[CUSTOM] == {"custAttr1": "blue"}  # an undefined custom attribute is not stored (R-DIR-11)
+    assert set(got["schemas"]) == {"urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE, CUSTOM}
+    # Entra's later updates address extension attributes by URN-qualified paths.
+    assert entra.call("PATCH", f"/Users/{created['id']}", body("entra-scim-patch-extension-paths.json"))[0] == 200
+    got = entra.call("GET", f"/Users/{created['id']}")[1]
+    assert got[ENTERPRISE]["department"] == "Finance" and got[CUSTOM] == {"custAttr1": "blue"}
+    status, page = entra.call("GET", "/Users", filter=f'{CUSTOM}:custAttr1 eq "blue"')
+    assert status == 200 and [u["id"] for u in page["Resources"]] == [created["id"]]
+
+
+def test_concurrent_member_patches_on_one_group_lose_nothing(entra: Entra) -> None:
+    """Entra sends membership changes of one group in parallel: each add and remove must survive."""
+    users = [entra.create_user(f"racer{i}@contoso.com")["id"] for i in range(12)]
+    status, group = entra.call("POST", "/Groups", {**body("tut-create-group.json"), "displayName": "Racers"})
+    assert status == 201
+    path = f"/Groups/{group['id']}"
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        added = list(pool.map(lambda uid: entra.call("PATCH", path, with_members(
+            "tut-patch-group-add-members.json", uid))[0], users))
+    assert added == [200] * 12
+    assert sorted(m["value"] for m in entra.call("GET", path)[1]["members"]) == sorted(users)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        removed = list(pool.map(lambda uid: entra.call("PATCH", path, with_members(
+            "compat-remove-member-default.json", uid))[0], users[:6]))
+    assert removed == [200] * 6
+    assert sorted(m["value"] for m in entra.call("GET", path)[1]["members"]) == sorted(users[6:])
