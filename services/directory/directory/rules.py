@@ -152,21 +152,6 @@ def _type_of(element: Mapping[str, Any]) -> str | None:
     return kind.lower() if isinstance(kind, str) else None
 
 
-def parse_if_match(header: str | None) -> set[int] | None:
-    """The versions an If-Match header accepts: `5`, `"5"` or `W/"5"`, comma-separated; None for any
-    (absent or `*`). An entity tag that is not one of our versions matches nothing (RFC 9110 §13.1.1)."""
-    if header is None or header.strip() in {"", "*"}:
-        return None
-    versions = set()
-    for tag in header.split(","):
-        tag = tag.strip()
-        tag = tag[2:] if tag[:2].upper() == "W/" else tag
-        tag = tag.strip('"')
-        if tag.isdigit():
-            versions.add(int(tag))
-    return versions
-
-
 def check_version(current: int, accepted: set[int] | None) -> None:
     if accepted is not None and current not in accepted:
         raise Problem(412, f"The resource is at version {current}, not the one in If-Match; read it again and "

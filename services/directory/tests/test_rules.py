@@ -10,14 +10,6 @@ from directory import rules
 from shared.errors import Problem
 
 
-@pytest.mark.parametrize(("header", "accepted"), [
-    (None, None), ("*", None), ("", None), ("5", {5}), ('"5"', {5}), ('W/"5"', {5}), ('w/"5"', {5}),
-    ('W/"5", "6"', {5, 6}), ("junk", set()), ('W/"x"', set()),
-])
-def test_if_match_accepts_plain_quoted_and_weak_versions(header: str | None, accepted: set[int] | None) -> None:
-    assert rules.parse_if_match(header) == accepted
-
-
 def test_a_version_outside_if_match_is_412() -> None:
     rules.check_version(3, None)
     rules.check_version(3, {3})

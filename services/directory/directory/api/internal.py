@@ -11,11 +11,12 @@ from marshmallow import Schema, ValidationError
 
 from shared.app import require_internal
 from shared.errors import Problem
+from shared.etags import entity_versions
 from shared.schemas.groups import GroupPatchSchema, GroupSchema, GroupWriteSchema
 from shared.schemas.queries import PageSchema, SearchSchema
 from shared.schemas.users import UserSchema, UserWriteSchema
 
-from .. import groups, queries, rules, users
+from .. import groups, queries, users
 from ..tenants import check_tenant_id, custom_attribute_names
 
 bp = Blueprint("internal", __name__, url_prefix="/internal/v1/tenants/<tenant>")
@@ -57,7 +58,8 @@ def _paths(messages: Any, prefix: str = "") -> list[str]:
 
 
 def _if_match() -> set[int] | None:
-    return rules.parse_if_match(request.headers.get("If-Match"))
+    versions = entity_versions(request.headers.get("If-Match"))
+    return None if versions is None else set(versions)
 
 
 def _members_flag() -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
+from shared.etags import entity_versions
 from shared.schemas.queries import MAX_PAGE
 from shared.scim import SCIM_MEDIA_TYPE, target_scim_url
 
@@ -63,26 +64,12 @@ def no_content(version: int | None = None) -> Response:
 # --- RFC 7644 §3.14 versions ------------------------------------------------------------------
 
 
-def _versions(header: str | None) -> frozenset[int] | None:
-    """Versions named by If-Match / If-None-Match; None for '*' or no header; unreadable tags match none."""
-    if header is None or header.strip() == "*":
-        return None
-    versions = set()
-    for tag in header.split(","):
-        tag = tag.strip()
-        tag = tag[2:] if tag[:2].upper() == "W/" else tag
-        tag = tag.strip('"')
-        if tag.isdigit():
-            versions.add(int(tag))
-    return frozenset(versions)
-
-
 def not_modified(version: int) -> Response | None:
     """304 when If-None-Match names the current version (or is '*')."""
     header = request.headers.get("If-None-Match")
     if header is None:
         return None
-    versions = _versions(header)
+    versions = entity_versions(header)
     if versions is None or version in versions:
         response = Response(status=304, mimetype=SCIM_MEDIA_TYPE)
         response.headers["ETag"] = etag(version)
@@ -98,7 +85,7 @@ def expected_version(current: Callable[[], int]) -> int | None:
     header = request.headers.get("If-Match")
     if header is None:
         return None
-    versions = _versions(header)
+    versions = entity_versions(header)
     if versions is not None and len(versions) == 1:
         return next(iter(versions))
     version = current()  # raises 404 when the resource is gone
@@ -111,7 +98,7 @@ def check_version(current: Callable[[], int]) -> None:
     """If-Match checked here, for calls whose directory endpoint takes no If-Match (DELETE)."""
     header = request.headers.get("If-Match")
     if header is not None:
-        versions = _versions(header)
+        versions = entity_versions(header)
         version = current()
         if versions is not None and version not in versions:
             raise precondition_failed()
