@@ -38,7 +38,7 @@ def register(app: Flask) -> None:
 
     @app.cli.command("generate-token")
     @click.argument("tenant_id")
-    @click.option("--expires-in-days", type=int, default=None)
+    @click.option("--expires-in-days", type=click.IntRange(1, 3650), default=None)  # as the API allows
     def generate_token(tenant_id: str, expires_in_days: int | None) -> None:
         """Generate a SCIM token for a tenant and print it (with its secret) as JSON."""
         try:

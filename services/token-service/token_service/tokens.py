@@ -75,7 +75,7 @@ def get_tenant(admin: Admin, tenant_id: str) -> Tenant:
 def create_tenant(admin: Admin, tenant_id: str) -> Tenant:
     if admin.tenant is not None:
         raise Problem(403, "Only the deployment admin key can create tenants.", code="forbidden")
-    if not TENANT_ID.match(tenant_id):
+    if not TENANT_ID.fullmatch(tenant_id):  # match() lets '$' accept a trailing newline
         raise Problem(
             400,
             "A tenant id is 1 to 32 lowercase letters, digits or inner hyphens, e.g. 'acme'.",

@@ -7,7 +7,7 @@ from .common import UtcDateTime
 
 class IntrospectRequestSchema(Schema):
     # The SCIM API sends the SHA-256 of the presented token, never the token itself.
-    token_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    token_hash = fields.String(required=True, validate=validate.Regexp(r"[0-9a-f]{64}\Z"))
 
 
 class TokenStateSchema(Schema):

@@ -137,7 +137,8 @@ def remove_token(tenant: str, token_id: str) -> None:
 def create_admin_key(body: dict[str, Any], tenant: str) -> dict[str, Any]:
     """An admin key for this tenant only (deployment admin key only); shown once."""
     key, secret = tokens.create_admin_key(_admin(), tenant, body["name"])
-    out = s.AdminKeySchema().dump(key)
+    # Raw values, not a dump: the response schema dumps once more and reads 'tenant' from 'tenant_id'.
+    out = {name: getattr(key, name) for name in ("id", "tenant_id", "name", "created_at", "created_by", "revoked_at")}
     out["key"] = secret
     return out
 
