@@ -250,14 +250,15 @@ def revoke_admin_key(admin: Admin, tenant_id: str, key_id: str) -> None:
 
 
 def authenticate_admin(presented: str, deployment_key: str) -> Admin | None:
-    """The Admin behind a presented key, or None. Constant-time for the deployment key."""
-    if not presented:
-        return None
-    if hmac.compare_digest(presented.encode(), deployment_key.encode()):
+    """The Admin behind a presented key, or None."""
+    return identify_admin(hash_secret(presented), deployment_key) if presented else None
+
+
+def identify_admin(key_hash: str, deployment_key: str) -> Admin | None:
+    """The Admin whose key hashes to `key_hash`, or None; constant-time for the deployment key."""
+    if hmac.compare_digest(key_hash, hash_secret(deployment_key)):
         return Admin(id="deployment", tenant=None)
-    if not presented.startswith(ADMIN_KEY_PREFIX):
-        return None
-    key = AdminKey.get_or_none((AdminKey.key_hash == hash_secret(presented)) & AdminKey.revoked_at.is_null())
+    key = AdminKey.get_or_none((AdminKey.key_hash == key_hash) & AdminKey.revoked_at.is_null())
     return Admin(id=f"admin-key:{key.id}", tenant=key.tenant_id) if key else None
 
 

@@ -1,13 +1,16 @@
-"""Token state as the token service tells it to the SCIM API (introspection, RFC 7662 in spirit)."""
+"""What the token service tells other services: a SCIM token's state (introspection, RFC 7662 in
+spirit), and who an admin key belongs to."""
 
 from marshmallow import Schema, fields, validate
 
 from .common import UtcDateTime
 
+SHA256_HEX = validate.Regexp(r"[0-9a-f]{64}\Z")
+
 
 class IntrospectRequestSchema(Schema):
     # The SCIM API sends the SHA-256 of the presented token, never the token itself.
-    token_hash = fields.String(required=True, validate=validate.Regexp(r"[0-9a-f]{64}\Z"))
+    token_hash = fields.String(required=True, validate=SHA256_HEX)
 
 
 class TokenStateSchema(Schema):
@@ -16,4 +19,17 @@ class TokenStateSchema(Schema):
     token_id = fields.String(load_default=None, allow_none=True)
     expires_at = UtcDateTime(load_default=None, allow_none=True)
     # How long the caller may trust this answer, in seconds (the revocation bound).
+    cache_seconds = fields.Float(required=True)
+
+
+class AdminCheckRequestSchema(Schema):
+    # A service sends the SHA-256 of the presented admin key, never the key itself.
+    key_hash = fields.String(required=True, validate=SHA256_HEX)
+
+
+class AdminIdentitySchema(Schema):
+    valid = fields.Boolean(required=True)
+    admin_id = fields.String(load_default=None, allow_none=True)
+    # None for the deployment admin, who may act on every tenant.
+    tenant = fields.String(load_default=None, allow_none=True)
     cache_seconds = fields.Float(required=True)

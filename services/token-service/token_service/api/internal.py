@@ -1,4 +1,5 @@
-"""Endpoints for the other services: token introspection (credential required) and the JWKS."""
+"""Endpoints for the other services: token introspection and admin key checks (credential required),
+and the JWKS."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from marshmallow import ValidationError
 
 from shared.app import require_internal
 from shared.errors import Problem
-from shared.schemas.tokens import IntrospectRequestSchema, TokenStateSchema
+from shared.schemas.tokens import (
+    AdminCheckRequestSchema,
+    AdminIdentitySchema,
+    IntrospectRequestSchema,
+    TokenStateSchema,
+)
 
 from .. import tokens
 
@@ -34,6 +40,22 @@ def introspect() -> Any:
         "cache_seconds": current_app.config["TOKEN_STATE_CACHE_SECONDS"],
     }
     return jsonify(TokenStateSchema().dump(state))
+
+
+@bp.post("/internal/v1/admin-keys/check")
+@require_internal
+def check_admin_key() -> Any:
+    """Whose is this admin key? Lets the other services' admin APIs take the same keys (R-DIR admin API)."""
+    try:
+        body = AdminCheckRequestSchema().load(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        raise Problem(400, "Send {'key_hash': <sha256 hex of the admin key>}.", code="invalid",
+                      errors=exc.messages) from None
+    admin = tokens.identify_admin(body["key_hash"], current_app.config["ADMIN_API_KEY"])
+    identity = {"valid": admin is not None, "admin_id": admin.id if admin else None,
+                "tenant": admin.tenant if admin else None,
+                "cache_seconds": current_app.config["TOKEN_STATE_CACHE_SECONDS"]}
+    return jsonify(AdminIdentitySchema().dump(identity))
 
 
 @bp.get("/.well-known/jwks.json")

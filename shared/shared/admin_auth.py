@@ -1,0 +1,85 @@
+"""Admin keys for every service's admin API: the token service says whose a key is; answers are cached.
+
+The same keys work everywhere (`Authorization: Bearer <admin key>`): the deployment key acts on every
+tenant, a tenant admin key on its own tenant only, and another tenant looks exactly like a missing
+one (404), as on the token service. A revoked key stops working within `cache_seconds` (≤ 5 s).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+
+from .errors import Problem, ServiceUnavailable
+from .http import ServiceClient
+from .schemas.tokens import AdminIdentitySchema
+
+MAX_CACHED = 1_000
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class AdminIdentity:
+    admin_id: str
+    tenant: str | None  # None: the deployment admin
+
+    def may_act_on(self, tenant: str) -> bool:
+        return self.tenant is None or self.tenant == tenant
+
+
+class AdminVerifier:
+    """Thread-safe, one per worker; at most one call to the token service per key every cache_seconds."""
+
+    def __init__(self, token_service: ServiceClient, max_cache_seconds: float = 5.0) -> None:
+        self.token_service = token_service
+        self.max_cache_seconds = min(max_cache_seconds, 5.0)
+        self._cache: dict[str, tuple[float, AdminIdentity | None]] = {}
+        self._lock = threading.Lock()
+
+    def identify(self, authorization: str | None) -> AdminIdentity | None:
+        """The admin behind an `Authorization: Bearer …` header, or None when there is none or it is unknown."""
+        if not authorization or authorization[:7].lower() != "bearer " or not authorization[7:].strip():
+            return None
+        key_hash = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
+        now = time.monotonic()
+        cached = self._cache.get(key_hash)
+        if cached and cached[0] > now:
+            return cached[1]
+        resp = self.token_service.post("/internal/v1/admin-keys/check", json_body={"key_hash": key_hash})
+        if resp.status != 200:
+            raise ServiceUnavailable("The token service could not check the admin key; try again shortly.")
+        answer = AdminIdentitySchema().load(resp.data)
+        identity = AdminIdentity(answer["admin_id"], answer["tenant"]) if answer["valid"] else None
+        with self._lock:
+            if len(self._cache) >= MAX_CACHED:
+                self._cache.clear()  # bounded memory under a flood of wrong keys
+            self._cache[key_hash] = (now + min(self.max_cache_seconds, answer["cache_seconds"]), identity)
+        return identity
+
+
+def require_admin(view: F) -> F:
+    """Guard a view taking `tenant`: 401 without a known admin key, 404 for a tenant the key may not see.
+
+    The app keeps its AdminVerifier in `app.extensions["admin_verifier"]`; the admin lands in `g.admin`.
+    """
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        admin = current_app.extensions["admin_verifier"].identify(request.headers.get("Authorization"))
+        if admin is None:
+            raise Problem(401, "Send a valid admin key: Authorization: Bearer <admin key>.", code="unauthorized",
+                          headers={"WWW-Authenticate": 'Bearer realm="admin"'})
+        tenant = kwargs.get("tenant")
+        if tenant is not None and not admin.may_act_on(tenant):
+            raise Problem(404, f"There is no tenant '{tenant[:40]}'.", code="not_found")
+        g.admin = admin
+        return view(*args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
