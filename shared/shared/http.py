@@ -15,6 +15,8 @@ from .errors import ServiceUnavailable
 
 INTERNAL_KEY_HEADER = "X-Internal-Key"
 REQUEST_ID_HEADER = "X-Request-Id"
+# Who a write is for, as the audit log names it (R-DIR-13): "scim:<token id>"; absent means "scim".
+ACTOR_HEADER = "X-Actor"
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 

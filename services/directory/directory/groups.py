@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -11,7 +12,8 @@ import peewee
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
-from . import memberships, rules
+from . import audit, memberships, outcomes, rules
+from .audit import SCIM, Actor
 from .models import Group, Membership, db, locked
 from .tenants import ensure_tenant
 
@@ -53,10 +55,16 @@ def views(groups: Sequence[Group], *, members: bool) -> list[dict[str, Any]]:
     return [view(g, loaded[g.id] if loaded is not None else None) for g in groups]
 
 
-def get_group(tenant: str, group_id: str, *, members: bool = True) -> dict[str, Any]:
-    """One query without members: Entra's GET ?excludedAttributes=members must not pay for them."""
+def get_group(tenant: str, group_id: str, *, members: bool = True, members_limit: int | None = None
+              ) -> dict[str, Any]:
+    """One query without members: Entra's GET ?excludedAttributes=members must not pay for them. With
+    `members_limit`, a group of more members than that comes back without `members`, at bounded cost."""
     group = _get(tenant, group_id)
-    return view(group, memberships.members_of([group.id])[group.id] if members else None)
+    if not members:
+        return view(group)
+    loaded = memberships.members_of([group.id], limit=None if members_limit is None else members_limit + 1)
+    shown = loaded[group.id]
+    return view(group, None if members_limit is not None and len(shown) > members_limit else shown)
 
 
 def _member_ids(write: Mapping[str, Any]) -> list[str]:
@@ -68,7 +76,7 @@ def _new_external_id(current: str | None, sent: str | None) -> str | None:
     return current if sent is not None and rules.is_blank(sent) else sent
 
 
-def create_group(tenant: str, write: Mapping[str, Any]) -> dict[str, Any]:
+def create_group(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> dict[str, Any]:
     display = write["displayName"]
     if rules.is_blank(display):
         raise rules.invalid("displayName", "displayName is blank.")
@@ -82,70 +90,121 @@ def create_group(tenant: str, write: Mapping[str, Any]) -> dict[str, Any]:
                           version=1, external_id=_new_external_id(None, write.get("externalId")))
             group.save(force_insert=True)
             users, dropped = memberships.resolve(tenant, _member_ids(write))
-            memberships.add(tenant, group.id, users)
+            added = memberships.add(tenant, group.id, users)
+            dropped = [*write.get("dropped", []), *dropped]
+            events = [audit.event("group.created", audit.GROUP, group.id, audit.diff({}, _shape(group))),
+                      *audit.membership_events(group.id, added, ())]
+            _record(tenant, now, actor, "POST /Groups", group, events, _stored(group, bool(users)), dropped)
     except peewee.IntegrityError:
         raise _taken(display) from None
-    return view(group, memberships.members_of([group.id])[group.id], [*write.get("dropped", []), *dropped])
+    return view(group, memberships.members_of([group.id])[group.id], dropped)
 
 
-def replace_group(tenant: str, group_id: str, write: Mapping[str, Any], if_match: set[int] | None = None
-                  ) -> dict[str, Any]:
+def replace_group(tenant: str, group_id: str, write: Mapping[str, Any], if_match: set[int] | None = None,
+                  actor: Actor = SCIM) -> dict[str, Any]:
     """PUT: the whole group; `members` becomes the membership, applied as a delta."""
     rules.check_external_id(write)
     try:
         with db.atomic():
             group = _get(tenant, group_id, lock=True)
             rules.check_version(group.version, if_match)
+            before = _shape(group)
             display = group.display_name if rules.is_blank(write["displayName"]) else write["displayName"]
             updates = _changes(group, display, _new_external_id(group.external_id, write.get("externalId")))
             users, dropped = memberships.resolve(tenant, _member_ids(write))
-            changed = memberships.replace(tenant, group.id, users)
-            _bump(group, updates, changed)
+            removed, added = memberships.replace(tenant, group.id, users)
+            now = _bump(group, updates, len(removed) + len(added))
+            dropped = [*write.get("dropped", []), *dropped]
+            _record(tenant, now, actor, "PUT /Groups", group, _events(group, before, added, removed),
+                    _stored(group, True), dropped)
     except peewee.IntegrityError:
         raise _taken(write["displayName"]) from None
-    return view(group, memberships.members_of([group.id])[group.id], [*write.get("dropped", []), *dropped])
+    return view(group, memberships.members_of([group.id])[group.id], dropped)
 
 
-def patch_group(tenant: str, group_id: str, patch: Mapping[str, Any], if_match: set[int] | None = None
-                ) -> dict[str, Any]:
+def patch_group(tenant: str, group_id: str, patch: Mapping[str, Any], if_match: set[int] | None = None,
+                actor: Actor = SCIM) -> dict[str, Any]:
     """PATCH as a delta: members are added and removed one by one, so concurrent PATCHes of one group
     never lose each other's changes. Order: replaceMembers, addMembers, removeMembers."""
     rules.check_external_id(patch)
-    dropped: list[dict] = []
+    dropped: list[dict] = [*patch.get("dropped", [])]
+    added: list[str] = []
+    removed: list[str] = []
     try:
         with db.atomic():
             group = _get(tenant, group_id, lock=True)
             rules.check_version(group.version, if_match)
+            before = _shape(group)
             sent_name = patch.get("displayName")
             display = group.display_name if sent_name is None or rules.is_blank(sent_name) else sent_name
             external = None if patch.get("removeExternalId") else group.external_id
             if not rules.is_blank(patch.get("externalId")):
                 external = patch["externalId"]
             updates = _changes(group, display, external)
-            changed = 0
+            kept = False
             if patch.get("replaceMembers") is not None:
                 users, drops = memberships.resolve(tenant, patch["replaceMembers"])
-                changed += memberships.replace(tenant, group.id, users)
+                removed, added = memberships.replace(tenant, group.id, users)
                 dropped += drops
+                kept = True
             if patch.get("addMembers"):
                 users, drops = memberships.resolve(tenant, patch["addMembers"])
-                changed += memberships.add(tenant, group.id, users)
+                added += memberships.add(tenant, group.id, users)
                 dropped += drops
+                kept = kept or bool(users)
             if patch.get("removeMembers"):
-                changed += memberships.remove(group.id, patch["removeMembers"])
-            _bump(group, updates, changed)
+                removed += memberships.remove(group.id, patch["removeMembers"])
+                kept = True
+            now = _bump(group, updates, len(removed) + len(added))
+            stored = [n for n in _stored(group, kept) if n == "members" or _sent(patch, n)]
+            _record(tenant, now, actor, "PATCH /Groups", group, _events(group, before, added, removed), stored,
+                    dropped)
     except peewee.IntegrityError:
         raise _taken(patch.get("displayName") or "") from None
-    return view(group, None, [*patch.get("dropped", []), *dropped])
+    return view(group, None, dropped)
 
 
-def delete_group(tenant: str, group_id: str, if_match: set[int] | None = None) -> None:
-    """A real delete of the group and its memberships; the member users stay."""
+def delete_group(tenant: str, group_id: str, if_match: set[int] | None = None, actor: Actor = SCIM) -> None:
+    """A real delete of the group and its memberships; the member users stay. The log keeps one event
+    with the member count, not one per member: a delete must not read a whole membership."""
     with db.atomic():
         group = _get(tenant, group_id, lock=True)
         rules.check_version(group.version, if_match)
-        Membership.delete().where(Membership.group == group.id).execute()
+        count = Membership.delete().where(Membership.group == group.id).execute()
         Group.delete().where(Group.id == group.id).execute()
+        changes = audit.diff({**_shape(group), "memberCount": count}, {"memberCount": 0})
+        now = utcnow()
+        _record(tenant, now, actor, "DELETE /Groups", group, [audit.event("group.deleted", audit.GROUP, group.id,
+                                                                           changes)], [], [])
+
+
+def _shape(group: Group) -> dict[str, Any]:
+    return {"displayName": group.display_name, "externalId": group.external_id}
+
+
+def _sent(patch: Mapping[str, Any], name: str) -> bool:
+    if name == "externalId":
+        return patch.get("externalId") is not None or bool(patch.get("removeExternalId"))
+    return patch.get(name) is not None
+
+
+def _stored(group: Group, members: bool) -> list[str]:
+    names = [k for k, v in _shape(group).items() if v is not None]
+    return [*names, "members"] if members else names
+
+
+def _events(group: Group, before: Mapping[str, Any], added: Sequence[str], removed: Sequence[str]
+            ) -> list[dict[str, Any]]:
+    changes = audit.diff(before, _shape(group))
+    head = [audit.event("group.updated", audit.GROUP, group.id, changes)] if changes else []
+    return [*head, *audit.membership_events(group.id, added, removed)]
+
+
+def _record(tenant: str, now: Any, actor: Actor, operation: str, group: Group, events: Sequence[Mapping[str, Any]],
+            stored: Sequence[str], dropped: Sequence[Mapping[str, Any]]) -> None:
+    """The audit rows and the sync outcome of a write, inside its transaction (architecture rule 4)."""
+    audit.record(tenant, now, actor, events)
+    outcomes.record(tenant, now, actor, operation, group.id, group.display_name, stored, dropped)
 
 
 def _changes(group: Group, display: str, external: str | None) -> dict[str, Any]:
@@ -157,14 +216,15 @@ def _changes(group: Group, display: str, external: str | None) -> dict[str, Any]
     return updates
 
 
-def _bump(group: Group, updates: Mapping[str, Any], membership_changes: int) -> None:
+def _bump(group: Group, updates: Mapping[str, Any], membership_changes: int) -> dt.datetime:
     """One version per change of the group, memberships included; version = version + 1 in SQL, so
-    the database, not this process's copy, decides the number."""
-    if not updates and not membership_changes:
-        return
+    the database, not this process's copy, decides the number. Returns the time of the change."""
     now = utcnow()
+    if not updates and not membership_changes:
+        return now
     Group.update(version=Group.version + 1, last_modified=now, **updates).where(Group.id == group.id).execute()
     for name, value in updates.items():
         setattr(group, name, value)
     group.last_modified = now
     group.version += 1  # exact: the row is locked (PostgreSQL) or the write lock is held (SQLite)
+    return now

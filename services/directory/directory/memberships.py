@@ -30,44 +30,48 @@ def resolve(tenant: str, requested: Iterable[str]) -> tuple[list[str], list[dict
     return rules.member_drops(ids, users, groups)
 
 
-def add(tenant: str, group_id: str, user_ids: Sequence[str]) -> int:
-    """Insert the memberships that are missing; re-adding a member is not an error. Returns rows added."""
-    added = 0
+def add(tenant: str, group_id: str, user_ids: Sequence[str]) -> list[str]:
+    """Insert the memberships that are missing; re-adding a member is not an error. Returns the ids added
+    (RETURNING reports only rows this statement inserted, so the audit log names exactly those)."""
+    added: list[str] = []
     for part in chunked(user_ids, _CHUNK):
         rows = [{"group": group_id, "member": uid, "tenant": tenant} for uid in part]
         # ON CONFLICT DO NOTHING: two concurrent adds of one member both succeed, one row remains.
-        added += Membership.insert_many(rows).on_conflict_ignore().as_rowcount().execute() or 0
+        query = Membership.insert_many(rows).on_conflict_ignore().returning(Membership.member)
+        added += [uid for (uid,) in query.tuples().execute()]
     return added
 
 
-def remove(group_id: str, member_ids: Sequence[str]) -> int:
-    """Delete these memberships; removing a non-member is not an error. Returns rows removed."""
-    removed = 0
+def remove(group_id: str, member_ids: Sequence[str]) -> list[str]:
+    """Delete these memberships; removing a non-member is not an error. Returns the ids removed."""
+    removed: list[str] = []
     for part in chunked(dict.fromkeys(member_ids), _CHUNK):
-        removed += Membership.delete().where(Membership.group == group_id, Membership.member.in_(part)).execute()
+        query = Membership.delete().where(Membership.group == group_id, Membership.member.in_(part))
+        removed += [uid for (uid,) in query.returning(Membership.member).tuples().execute()]
     return removed
 
 
-def replace(tenant: str, group_id: str, user_ids: Sequence[str]) -> int:
-    """Make the membership exactly `user_ids` with two set statements (no read of the current list).
-    NOT IN takes every id as a parameter: a body within MAX_CONTENT_LENGTH (1 MiB) holds far fewer
-    members than SQLite's 32,766."""
+def replace(tenant: str, group_id: str, user_ids: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Make the membership exactly `user_ids` with two set statements (no read of the current list);
+    returns the ids removed and added. NOT IN takes every id as a parameter: a body within
+    MAX_CONTENT_LENGTH (1 MiB) holds far fewer members than SQLite's 32,766."""
     query = Membership.delete().where(Membership.group == group_id)
     if user_ids:
         query = query.where(Membership.member.not_in(list(user_ids)))
-    return query.execute() + add(tenant, group_id, user_ids)
+    removed = [uid for (uid,) in query.returning(Membership.member).tuples().execute()]
+    return removed, add(tenant, group_id, user_ids)
 
 
-def members_of(group_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
-    """Members of each group, for answers that include them. Users deleted from Entra stay associated
-    (R-DIR-6) but are not shown: SCIM answers 404 for them."""
+def members_of(group_ids: Sequence[str], *, limit: int | None = None) -> dict[str, list[dict[str, str]]]:
+    """Members of each group, for answers that include them; with `limit`, at most that many rows in all.
+    Users deleted from Entra stay associated (R-DIR-6) but are not shown: SCIM answers 404 for them."""
     out: dict[str, list[dict[str, str]]] = {gid: [] for gid in group_ids}
     if not group_ids:
         return out
     query = (Membership.select(Membership.group, User.id, User.display_name, User.user_name)
              .join(User, on=(Membership.member == User.id))
              .where(Membership.group.in_(list(group_ids)), User.deleted_at.is_null())
-             .order_by(Membership.group, User.id).tuples())
+             .order_by(Membership.group, User.id).limit(limit).tuples())
     for group_id, user_id, display, user_name in query:
         out[group_id].append({"value": user_id, "display": display or user_name, "type": "User"})
     return out

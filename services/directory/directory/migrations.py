@@ -2,6 +2,7 @@
 
 import peewee
 from peewee import (
+    BigAutoField,
     BooleanField,
     CharField,
     CompositeKey,
@@ -98,7 +99,54 @@ def _v2_users_groups(db: peewee.Database) -> None:
     create_frozen(db, User, Group, Membership, CustomAttribute)
 
 
+def _v3_audit_outcomes(db: peewee.Database) -> None:
+    # Frozen copies of the v3 tables (R-DIR-13 audit log, R-NOT sync outcomes); no backfill: the log
+    # starts with the first change after this step.
+    class Tenant(Model):
+        id = CharField(primary_key=True, max_length=32)
+        created_at = DateTimeField()
+
+    class AuditEvent(Model):
+        id = BigAutoField()
+        tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+        time = DateTimeField()
+        actor = CharField(max_length=128)
+        source = CharField(max_length=16)
+        kind = CharField(max_length=32)
+        subject_type = CharField(max_length=16)
+        subject_id = CharField(max_length=64)
+        member_id = CharField(max_length=64, null=True)
+        changes = JSONField(default=dict)
+
+        class Meta:
+            table_name = "audit_events"
+            indexes = (
+                (("tenant", "id"), False),
+                (("tenant", "kind", "id"), False),
+                (("tenant", "subject_id", "id"), False),
+                (("tenant", "member_id", "id"), False),
+            )
+
+    class SyncOutcome(Model):
+        id = BigAutoField()
+        tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+        time = DateTimeField()
+        operation = CharField(max_length=64)
+        subject_id = CharField(max_length=64)
+        subject_name = TextField(null=True)
+        status = CharField(max_length=16)
+        stored = JSONField(default=list)
+        dropped = JSONField(default=list)
+
+        class Meta:
+            table_name = "sync_outcomes"
+            indexes = ((("tenant", "id"), False),)
+
+    create_frozen(db, AuditEvent, SyncOutcome)
+
+
 STEPS = (
     Step(1, "initial", _v1_initial),
     Step(2, "users, groups, memberships, custom attributes", _v2_users_groups),
+    Step(3, "audit events and sync outcomes", _v3_audit_outcomes),
 )

@@ -1,8 +1,9 @@
-"""The directory's tables: tenants, users, groups, memberships and custom attribute definitions."""
+"""The directory's tables: tenants, users, groups, memberships, custom attributes, audit and sync outcomes."""
 
 from __future__ import annotations
 
 from peewee import (
+    BigAutoField,
     BooleanField,
     CharField,
     CompositeKey,
@@ -119,4 +120,47 @@ class CustomAttribute(BaseModel):
         indexes = ((("tenant", "name_key"), True),)
 
 
-MODELS = (Tenant, User, Group, Membership, CustomAttribute)
+class AuditEvent(BaseModel):
+    """R-DIR-13: one user, group or membership event, written in the transaction of the change."""
+
+    id = BigAutoField()  # newest first by id: the keyset of the audit listing
+    tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+    time = DateTimeField()
+    actor = CharField(max_length=128)  # "scim", "scim:<token id>", later "admin:<key id>"
+    source = CharField(max_length=16)  # scim, admin, migration
+    kind = CharField(max_length=32)  # shared.schemas.audit.EVENT_KINDS
+    subject_type = CharField(max_length=16)  # user or group
+    subject_id = CharField(max_length=64)  # not a foreign key: the log outlives a deleted group
+    member_id = CharField(max_length=64, null=True)  # the user of a membership event (subject: the group)
+    changes = JSONField(default=dict)  # {attribute: {"before": …, "after": …}}, changed attributes only
+
+    class Meta:
+        table_name = "audit_events"
+        indexes = (
+            (("tenant", "id"), False),
+            (("tenant", "kind", "id"), False),
+            (("tenant", "subject_id", "id"), False),
+            (("tenant", "member_id", "id"), False),
+        )
+
+
+class SyncOutcome(BaseModel):
+    """What a sync write stored and dropped (R-NOT-2/3): the outbox the notifications relay reads by id."""
+
+    # Ids grow in commit order within a tenant (outcomes.record), so `after=<id>` never skips a row.
+    id = BigAutoField()
+    tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+    time = DateTimeField()
+    operation = CharField(max_length=64)  # "POST /Users", "PATCH /Groups", …
+    subject_id = CharField(max_length=64)
+    subject_name = TextField(null=True)  # userName or displayName: "to whom" without a call back (R-NOT-4)
+    status = CharField(max_length=16)  # ok or partial
+    stored = JSONField(default=list)  # attribute names
+    dropped = JSONField(default=list)  # [{"attribute", "reason", "detail"}]
+
+    class Meta:
+        table_name = "sync_outcomes"
+        indexes = ((("tenant", "id"), False),)
+
+
+MODELS = (Tenant, User, Group, Membership, CustomAttribute, AuditEvent, SyncOutcome)

@@ -11,7 +11,8 @@ import peewee
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
-from . import rules
+from . import audit, outcomes, rules
+from .audit import SCIM, Actor
 from .models import Group, Membership, User, db, locked
 from .tenants import custom_attribute_names, ensure_tenant
 
@@ -110,13 +111,14 @@ def get_user(tenant: str, user_id: str) -> dict[str, Any]:
     return view(user, groups_of([user.id])[user.id])
 
 
-def create_user(tenant: str, write: Mapping[str, Any]) -> dict[str, Any]:
+def create_user(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> dict[str, Any]:
     """Create a user, or revive the one deleted from Entra with that userName: Entra re-creates rather
     than restores, so the same id comes back with the new data (docs/internal-api.md)."""
     rules.refuse_inactive_create(write)  # R-DIR-3
     if rules.is_blank(write.get("userName")):
         raise rules.invalid("userName", "userName is blank.")
     custom, dropped = _custom(tenant, write)
+    dropped = [*write.get("dropped", []), *dropped]
     user = {**write, "custom": custom}
     _check(user)  # R-DIR-1, R-DIR-2
     columns = _columns(user)
@@ -133,23 +135,38 @@ def create_user(tenant: str, write: Mapping[str, Any]) -> dict[str, Any]:
                            version=1, **columns)
                 row.save(force_insert=True)
                 groups: list[dict[str, str]] = []
+                events = [audit.event("user.created", audit.USER, row.id, audit.diff({}, _write_shape(row)))]
             else:
+                before, source = {**_write_shape(row), "deleted": True}, row.source
                 # The row is locked (or the transaction holds SQLite's write lock): version is exact.
                 User.update(deleted_at=None, source="scim", last_modified=now, version=User.version + 1,
                             **columns).where(User.id == row.id).execute()
                 _apply(row, columns, now)
-                row.deleted_at = None
+                row.deleted_at, row.source = None, "scim"
                 groups = groups_of([row.id])[row.id]
+                events = [_revived(row, before, source)]
+            _record(tenant, now, actor, "POST /Users", row, events, dropped)
     except peewee.IntegrityError:
         # A concurrent create of the same userName (any case) won the unique (tenant, user_name_key) index.
         raise _taken(write["userName"]) from None
-    return view(row, groups, [*write.get("dropped", []), *dropped])
+    return view(row, groups, dropped)
 
 
-def replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: set[int] | None = None
-                 ) -> dict[str, Any]:
+def _revived(row: User, before: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """R-DIR-13: a revive is logged as a create; a user that came from another source is taken over (R-DIR-8)."""
+    after: dict[str, Any] = {**_write_shape(row), "deleted": False}
+    kind = "user.created"
+    if source != "scim":
+        kind = "user.takeover"
+        before, after = {**before, "source": source}, {**after, "source": "scim"}
+    return audit.event(kind, audit.USER, row.id, audit.diff(before, after))
+
+
+def replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: set[int] | None = None,
+                 actor: Actor = SCIM) -> dict[str, Any]:
     """PUT: the whole user. R-DIR-7: blank keeps the stored value, left out removes it."""
     custom, dropped = _custom(tenant, write)
+    dropped = [*write.get("dropped", []), *dropped]
     try:
         with db.atomic():
             row = _live(tenant, user_id, lock=True)
@@ -157,16 +174,32 @@ def replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: 
             merged = rules.merge_replace(_write_shape(row), {**write, "custom": custom})
             _check(merged)  # R-DIR-1 and R-DIR-2 hold for the result, not only for what was sent
             columns = _columns(merged)
+            now = utcnow()
+            events: list[dict[str, Any]] = []
             if any(getattr(row, name) != value for name, value in columns.items()):
-                now = utcnow()
+                before = _write_shape(row)
                 User.update(last_modified=now, version=User.version + 1, **columns).where(User.id == row.id).execute()
                 _apply(row, columns, now)
+                events = _update_events(row.id, audit.diff(before, _write_shape(row)))
+            _record(tenant, now, actor, "PUT /Users", row, events, dropped)
     except peewee.IntegrityError:
         raise _taken(write["userName"]) from None
-    return view(row, groups_of([row.id])[row.id], [*write.get("dropped", []), *dropped])
+    return view(row, groups_of([row.id])[row.id], dropped)
 
 
-def delete_user(tenant: str, user_id: str, if_match: set[int] | None = None) -> None:
+def _update_events(user_id: str, changes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A change of `active` is its own event (user.disabled / user.enabled); the rest is user.updated."""
+    events = []
+    if "active" in changes:
+        kind = "user.enabled" if changes["active"]["after"] else "user.disabled"
+        events.append(audit.event(kind, audit.USER, user_id, {"active": changes["active"]}))
+    rest = {k: v for k, v in changes.items() if k != "active"}
+    if rest:
+        events.append(audit.event("user.updated", audit.USER, user_id, rest))
+    return events
+
+
+def delete_user(tenant: str, user_id: str, if_match: set[int] | None = None, actor: Actor = SCIM) -> None:
     """R-DIR-4: a delete from Entra disables the user and hides it from SCIM; admins still see it."""
     with db.atomic():
         row = _live(tenant, user_id, lock=True)
@@ -174,6 +207,24 @@ def delete_user(tenant: str, user_id: str, if_match: set[int] | None = None) -> 
         now = utcnow()
         User.update(deleted_at=now, active=False, last_modified=now, version=User.version + 1) \
             .where(User.id == row.id).execute()
+        changes = audit.diff({"active": row.active, "deleted": False}, {"active": False, "deleted": True})
+        _record(tenant, now, actor, "DELETE /Users", row, [audit.event("user.deleted", audit.USER, row.id, changes)],
+                [], stored=False)
+
+
+def _record(tenant: str, now: Any, actor: Actor, operation: str, row: User, events: Sequence[Mapping[str, Any]],
+            dropped: Sequence[Mapping[str, Any]], *, stored: bool = True) -> None:
+    """The audit rows and the sync outcome of a write, inside its transaction (architecture rule 4)."""
+    audit.record(tenant, now, actor, events)
+    outcomes.record(tenant, now, actor, operation, row.id, row.user_name, stored_names(row) if stored else [],
+                    dropped)
+
+
+def stored_names(row: User) -> list[str]:
+    """The attributes a user has stored, custom ones as `custom.<name>` (a sync outcome's `stored`)."""
+    shape = _write_shape(row)  # in contract order: JSONB on PostgreSQL does not keep the key order of `data`
+    names = [k for k in (*_COLUMNS, "active", *_DATA_KEYS) if k != "custom" and shape.get(k) is not None]
+    return [*names, *(f"custom.{name}" for name in sorted(shape.get("custom") or {}, key=str.lower))]
 
 
 def _apply(row: User, columns: Mapping[str, Any], now: Any) -> None:

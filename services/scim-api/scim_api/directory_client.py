@@ -59,9 +59,12 @@ class DirectoryClient:
     def create_group(self, tenant: str, group: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", tenant, "/groups", body=group)
 
-    def get_group(self, tenant: str, group_id: str, *, members: bool = True) -> dict[str, Any]:
-        return self._call("GET", tenant, f"/groups/{_seg(group_id)}",
-                          params={"members": "true" if members else "false"})
+    def get_group(self, tenant: str, group_id: str, *, members: bool = True, members_limit: int | None = None
+                  ) -> dict[str, Any]:
+        params = {"members": "true" if members else "false"}
+        if members_limit is not None:
+            params["members_limit"] = str(members_limit)
+        return self._call("GET", tenant, f"/groups/{_seg(group_id)}", params=params)
 
     def replace_group(self, tenant: str, group_id: str, group: dict[str, Any], if_match: int | None = None
                       ) -> dict[str, Any]:

@@ -179,3 +179,19 @@ def test_patch_with_excluded_members_answers_without_reading_them(scim: Scim, pe
     resp = scim("PATCH", f"/Groups/{group['id']}?excludedAttributes=members", body)
     assert resp.status_code == 200 and "members" not in resp.get_json()
     assert members_of(scim, group["id"]) == sorted(people)
+
+
+def test_patch_of_a_group_bigger_than_the_shown_limit_is_204(scim: Scim, people: list[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 7644 §3.5.2 allows 200 or 204: past PATCH_MEMBERS_SHOWN members a member add answers 204, so its
+    cost does not grow with the group."""
+    from scim_api.api import groups as api
+
+    monkeypatch.setattr(api, "PATCH_MEMBERS_SHOWN", 2)
+    group = scim.create_group("Staff")
+    add = member_patch("tut-patch-group-add-members.json", *people[:2])
+    resp = scim("PATCH", f"/Groups/{group['id']}", add)
+    assert resp.status_code == 200 and len(resp.get_json()["members"]) == 2
+    resp = scim("PATCH", f"/Groups/{group['id']}", member_patch("tut-patch-group-add-members.json", people[2]))
+    assert resp.status_code == 204 and resp.data == b"" and resp.headers["ETag"].startswith('W/"')
+    assert members_of(scim, group["id"]) == sorted(people[:3])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,11 +13,14 @@ from marshmallow import Schema, ValidationError
 from shared.app import require_internal
 from shared.errors import Problem
 from shared.etags import entity_versions
+from shared.http import ACTOR_HEADER
+from shared.schemas.audit import AuditPageSchema, AuditQuerySchema
 from shared.schemas.groups import GroupPatchSchema, GroupSchema, GroupWriteSchema
+from shared.schemas.outcomes import OutcomePageSchema, OutcomeQuerySchema
 from shared.schemas.queries import PageSchema, SearchSchema
 from shared.schemas.users import UserSchema, UserWriteSchema
 
-from .. import groups, queries, users
+from .. import audit, groups, outcomes, queries, users
 from ..tenants import check_tenant_id, custom_attribute_names
 
 bp = Blueprint("internal", __name__, url_prefix="/internal/v1/tenants/<tenant>")
@@ -24,6 +28,10 @@ bp = Blueprint("internal", __name__, url_prefix="/internal/v1/tenants/<tenant>")
 _user_write, _user = UserWriteSchema(), UserSchema()
 _group_write, _group_patch, _group = GroupWriteSchema(), GroupPatchSchema(), GroupSchema()
 _search, _page = SearchSchema(), PageSchema()
+_audit_query, _audit_page = AuditQuerySchema(), AuditPageSchema()
+_outcome_query, _outcome_page = OutcomeQuerySchema(), OutcomePageSchema()
+# The scim-api may name the token a write came through; the source of these calls is always SCIM.
+_SCIM_ACTOR = re.compile(r"^scim(?::[A-Za-z0-9._-]{1,100})?$")
 
 
 def internal(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,6 +49,23 @@ def _body(schema: Schema) -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise Problem(400, "The body must be a JSON object.", code="invalid_value")
+    return _load(schema, data)
+
+
+def _args(schema: Schema) -> dict[str, Any]:
+    return _load(schema, request.args.to_dict())
+
+
+def _actor() -> audit.Actor:
+    """R-DIR-13: the audit log names who wrote; scim-api may say which token (X-Actor: scim:<token id>)."""
+    name = request.headers.get(ACTOR_HEADER, "scim")
+    if not _SCIM_ACTOR.match(name):
+        raise Problem(400, f"{ACTOR_HEADER} is 'scim' or 'scim:<token id>'.", code="invalid_value",
+                      attribute=ACTOR_HEADER)
+    return audit.Actor(name=name, source="scim")
+
+
+def _load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -62,6 +87,15 @@ def _if_match() -> set[int] | None:
     return None if versions is None else set(versions)
 
 
+def _members_limit() -> int | None:
+    raw = request.args.get("members_limit")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise Problem(400, "members_limit is a whole number.", code="invalid_value", attribute="members_limit")
+    return int(raw)
+
+
 def _members_flag() -> bool:
     raw = request.args.get("members", "true").strip().lower()
     if raw not in {"true", "false", "1", "0"}:
@@ -76,7 +110,7 @@ def _no_content() -> Response:
 @bp.post("/users")
 @internal
 def create_user(tenant: str) -> Any:
-    return jsonify(_user.dump(users.create_user(tenant, _body(_user_write)))), 201
+    return jsonify(_user.dump(users.create_user(tenant, _body(_user_write), _actor()))), 201
 
 
 @bp.get("/users/<user_id>")
@@ -88,13 +122,14 @@ def get_user(tenant: str, user_id: str) -> Any:
 @bp.put("/users/<user_id>")
 @internal
 def replace_user(tenant: str, user_id: str) -> Any:
-    return jsonify(_user.dump(users.replace_user(tenant, user_id, _body(_user_write), _if_match())))
+    return jsonify(_user.dump(users.replace_user(tenant, user_id, _body(_user_write), _if_match(),
+                                                        _actor())))
 
 
 @bp.delete("/users/<user_id>")
 @internal
 def delete_user(tenant: str, user_id: str) -> Any:
-    users.delete_user(tenant, user_id, _if_match())
+    users.delete_user(tenant, user_id, _if_match(), _actor())
     return _no_content()
 
 
@@ -108,31 +143,34 @@ def search_users(tenant: str) -> Any:
 @bp.post("/groups")
 @internal
 def create_group(tenant: str) -> Any:
-    return jsonify(_group.dump(groups.create_group(tenant, _body(_group_write)))), 201
+    return jsonify(_group.dump(groups.create_group(tenant, _body(_group_write), _actor()))), 201
 
 
 @bp.get("/groups/<group_id>")
 @internal
 def get_group(tenant: str, group_id: str) -> Any:
-    return jsonify(_group.dump(groups.get_group(tenant, group_id, members=_members_flag())))
+    return jsonify(_group.dump(groups.get_group(tenant, group_id, members=_members_flag(),
+                                                members_limit=_members_limit())))
 
 
 @bp.put("/groups/<group_id>")
 @internal
 def replace_group(tenant: str, group_id: str) -> Any:
-    return jsonify(_group.dump(groups.replace_group(tenant, group_id, _body(_group_write), _if_match())))
+    return jsonify(_group.dump(groups.replace_group(
+        tenant, group_id, _body(_group_write), _if_match(), _actor())))
 
 
 @bp.patch("/groups/<group_id>")
 @internal
 def patch_group(tenant: str, group_id: str) -> Any:
-    return jsonify(_group.dump(groups.patch_group(tenant, group_id, _body(_group_patch), _if_match())))
+    return jsonify(_group.dump(groups.patch_group(
+        tenant, group_id, _body(_group_patch), _if_match(), _actor())))
 
 
 @bp.delete("/groups/<group_id>")
 @internal
 def delete_group(tenant: str, group_id: str) -> Any:
-    groups.delete_group(tenant, group_id, _if_match())
+    groups.delete_group(tenant, group_id, _if_match(), _actor())
     return _no_content()
 
 
@@ -147,3 +185,17 @@ def search_groups(tenant: str) -> Any:
 @internal
 def list_custom_attributes(tenant: str) -> Any:
     return jsonify({"items": sorted(custom_attribute_names(tenant).values(), key=str.lower)})
+
+
+@bp.get("/audit")
+@internal
+def list_audit(tenant: str) -> Any:
+    """R-DIR-13: newest first; ?limit=&before=&kind=&subject= (docs/internal-api.md)."""
+    return jsonify(_audit_page.dump(audit.list_events(tenant, **_args(_audit_query))))
+
+
+@bp.get("/sync-outcomes")
+@internal
+def list_sync_outcomes(tenant: str) -> Any:
+    """R-NOT-4: oldest first after the cursor, for the notifications relay; ?after=&limit=."""
+    return jsonify(_outcome_page.dump(outcomes.list_outcomes(tenant, **_args(_outcome_query))))
