@@ -6,7 +6,10 @@ import logging
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from flask import g
+
 from shared.errors import ServiceUnavailable
+from shared.http import ACTOR_HEADER
 
 from .errors import ScimError
 
@@ -85,7 +88,10 @@ class DirectoryClient:
 
     def _call(self, method: str, tenant: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
               if_match: int | None = None) -> Any:
-        headers = {"If-Match": str(if_match)} if if_match is not None else None
+        headers = {"If-Match": str(if_match)} if if_match is not None else {}
+        principal = g.get("principal")
+        if principal is not None:  # the audit log names the token Entra used (R-DIR-13)
+            headers[ACTOR_HEADER] = f"scim:{principal.token_id}"
         resp = self.transport.request(method, f"/internal/v1/tenants/{_seg(tenant)}{path}", json_body=body,
                                       params=params, headers=headers)
         if 200 <= resp.status < 300:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -192,3 +193,14 @@ def test_unknown_paths_and_methods_are_scim_errors_after_authentication(scim: Sc
     error(scim("GET", "/Nothing"), 404)
     assert error(scim("DELETE", "/Users"), 405)["detail"].startswith("DELETE")
     assert scim.client.get("/scim/v2/acme/Nothing").status_code == 401  # authentication first
+
+
+def test_the_directory_audit_names_the_token_entra_used(client: Any, make_token: Any, directory_app: Any,
+                                                        env: dict[str, str]) -> None:
+    """R-DIR-13: a SCIM write reaches the audit log as scim:<token id>, so an admin knows which token wrote."""
+    issued = make_token("acme")
+    created = Scim(client, "acme", issued["token"]).create_user()
+    page = directory_app.test_client().get("/internal/v1/tenants/acme/audit",
+                                           headers={"X-Internal-Key": env["INTERNAL_API_KEY"]}).get_json()
+    assert [(e["kind"], e["actor"]) for e in page["items"] if e["subjectId"] == created["id"]] == [
+        ("user.created", f"scim:{issued['id']}")]
