@@ -6,7 +6,10 @@ from collections.abc import Mapping
 
 from flask import Flask
 
+from shared.admin_api import install_admin_api
+from shared.admin_auth import AdminVerifier
 from shared.app import install_common
+from shared.http import ServiceClient
 from shared.migrations import open_database
 
 from .migrations import STEPS
@@ -20,8 +23,15 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app = Flask(__name__)
     app.extensions["settings"] = settings
     open_database(db, settings.database_url, STEPS)
+    token_service = ServiceClient(settings.token_service_url, settings.internal_api_key,
+                                  timeout=settings.internal_timeout_seconds)
+    # Tests swap the transport: app.extensions["admin_verifier"].token_service = InProcessClient(token_app, key).
+    app.extensions["admin_verifier"] = AdminVerifier(token_service)
+    api = install_admin_api(app, "SCIM target: directory admin API")
+    from .api.admin import blp as admin_bp
     from .api.internal import bp as internal_bp
 
+    api.register_blueprint(admin_bp)
     app.register_blueprint(internal_bp)
     install_common(app, settings, service="directory", db=db)
     return app

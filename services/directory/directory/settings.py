@@ -9,3 +9,6 @@ from shared.config import Settings, setting
 class DirectorySettings(Settings):
     database_url: str = setting("DATABASE_URL", "sqlite:///var/directory.db")
     notifications_url: str = setting("NOTIFICATIONS_URL", "http://127.0.0.1:8003")
+    # The admin API checks admin keys with the token service (shared.admin_auth).
+    token_service_url: str = setting("TOKEN_SERVICE_URL", "http://127.0.0.1:8001")
+    internal_timeout_seconds: float = setting("INTERNAL_TIMEOUT_SECONDS", 10.0)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Flask
-from flask_smorest import Api
 
+from shared.admin_api import install_admin_api
 from shared.app import install_common
 from shared.migrations import open_database
 
@@ -25,11 +25,6 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         PUBLIC_BASE_URL=settings.public_base_url,
         TOKEN_ISSUER=settings.issuer,
         TOKEN_STATE_CACHE_SECONDS=settings.state_cache_seconds,
-        API_TITLE="SCIM target: token service admin API",
-        API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/admin/v1",
-        OPENAPI_JSON_PATH="openapi.json",
     )
     app.extensions["settings"] = settings
     app.extensions["signing_keys"] = SigningKeys(
@@ -37,9 +32,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     )
     open_database(db, settings.database_url, STEPS)
 
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
-        "adminKey": {"type": "http", "scheme": "bearer", "description": "deployment or tenant admin key"}}},
-        "security": [{"adminKey": []}]})
+    api = install_admin_api(app, "SCIM target: token service admin API")
     from .api.admin import blp as admin_bp
     from .api.internal import bp as internal_bp
 

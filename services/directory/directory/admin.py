@@ -1,0 +1,135 @@
+"""What an admin does to the directory (issue 4, admin API): find users and groups, disable, re-enable and
+delete users for good (R-DIR-4), delete groups, manage custom attributes (R-DIR-11). Every change is
+logged with the admin as actor, in its own transaction (R-DIR-13)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.errors import Problem
+from shared.schemas.common import utcnow
+
+from . import audit, groups, users
+from .audit import Actor
+from .models import CustomAttribute, Group, User, db, locked
+from .rules import fold
+from .templates import resolve_template
+from .tenants import custom_attribute_names, define_custom_attribute
+
+STATUSES = ("active", "disabled", "deleted")
+
+
+def list_users(tenant: str, *, limit: int, after: str | None = None, source: str | None = None,
+               status: str | None = None, q: str | None = None) -> dict[str, Any]:
+    """Keyset page by id (flat cost however deep); `q` is a userName prefix, case-insensitive."""
+    query = User.select().where(User.tenant == tenant)
+    if source is not None:
+        query = query.where(User.source == source)
+    if status == "deleted":
+        query = query.where(User.deleted_at.is_null(False))
+    elif status is not None:
+        query = query.where(User.deleted_at.is_null(), User.active == (status == "active"))
+    if q:
+        key = fold(q)
+        query = query.where(User.user_name_key >= key, User.user_name_key < key + "\U0010ffff")
+    if after is not None:
+        query = query.where(User.id > after)
+    rows = list(query.order_by(User.id).limit(limit + 1))
+    return {"items": [summary(r) for r in rows[:limit]], "next_after": rows[limit - 1].id if len(rows) > limit
+            else None}
+
+
+def summary(row: User) -> dict[str, Any]:
+    return {"id": row.id, "userName": row.user_name, "displayName": row.display_name, "source": row.source,
+            "status": status_of(row), "created": row.created, "lastModified": row.last_modified}
+
+
+def status_of(row: User) -> str:
+    return "deleted" if row.deleted_at is not None else "active" if row.active else "disabled"
+
+
+def get_user(tenant: str, user_id: str) -> dict[str, Any]:
+    """The whole user, whatever its status (SCIM answers 404 for a user deleted from Entra; admins see it)."""
+    row = _user(tenant, user_id)
+    return {**users.view(row, users.groups_of([row.id])[row.id]), "source": row.source, "status": status_of(row)}
+
+
+def set_active(tenant: str, user_id: str, active: bool, actor: Actor) -> dict[str, Any]:
+    """Disable or re-enable; re-enabling a user deleted from Entra brings it back to SCIM as well."""
+    with db.atomic():
+        row = _user(tenant, user_id, lock=True)
+        before = {"active": row.active, "deleted": row.deleted_at is not None}
+        after = {"active": active, "deleted": False if active else before["deleted"]}
+        if before != after:
+            now = utcnow()
+            deleted_at = None if active else row.deleted_at
+            User.update(active=active, deleted_at=deleted_at, last_modified=now, version=User.version + 1) \
+                .where(User.id == row.id).execute()
+            kind = "user.enabled" if active else "user.disabled"
+            audit.record(tenant, now, actor, [audit.event(kind, audit.USER, row.id, audit.diff(before, after))])
+    return get_user(tenant, user_id)
+
+
+def purge_user(tenant: str, user_id: str, actor: Actor) -> None:
+    """R-DIR-4: only an admin deletes for good; memberships go with the user."""
+    with db.atomic():
+        row = _user(tenant, user_id, lock=True)
+        changes = {"status": {"before": status_of(row), "after": None}, "userName": {"before": row.user_name,
+                                                                                     "after": None}}
+        audit.record(tenant, utcnow(), actor, [audit.event("user.deleted", audit.USER, row.id, changes)])
+        row.delete_instance()  # memberships cascade (foreign key on delete cascade)
+
+
+def list_groups(tenant: str, *, limit: int, after: str | None = None, source: str | None = None,
+                q: str | None = None) -> dict[str, Any]:
+    query = Group.select().where(Group.tenant == tenant)
+    if source is not None:
+        query = query.where(Group.source == source)
+    if q:
+        key = fold(q)
+        query = query.where(Group.display_name_key >= key, Group.display_name_key < key + "\U0010ffff")
+    if after is not None:
+        query = query.where(Group.id > after)
+    rows = list(query.order_by(Group.id).limit(limit + 1))
+    items = [{**groups.view(r), "source": r.source} for r in rows[:limit]]
+    return {"items": items, "next_after": rows[limit - 1].id if len(rows) > limit else None}
+
+
+def get_group(tenant: str, group_id: str) -> dict[str, Any]:
+    return groups.get_group(tenant, group_id, members=True)
+
+
+def list_custom_attributes(tenant: str) -> list[dict[str, Any]]:
+    rows = (CustomAttribute.select().where(CustomAttribute.tenant == tenant).order_by(CustomAttribute.name_key))
+    return [{"name": r.name, "type": r.type, "created": r.created} for r in rows]
+
+
+def add_custom_attribute(tenant: str, name: str, kind: str, actor: Actor) -> dict[str, Any]:
+    """R-DIR-11: an admin adds one by name; values for it are stored from the next sync on."""
+    define_custom_attribute(tenant, name, kind)
+    return next(a for a in list_custom_attributes(tenant) if a["name"] == name)
+
+
+def delete_custom_attribute(tenant: str, name: str, actor: Actor) -> None:
+    """R-DIR-11: IdP attributes allow only Delete. Stored values stay in users' data but are no longer
+    shown or synced, since only defined custom attributes are read."""
+    deleted = (CustomAttribute.delete()
+               .where(CustomAttribute.tenant == tenant, CustomAttribute.name_key == name.lower()).execute())
+    if not deleted:
+        raise Problem(404, f"There is no custom attribute '{name[:64]}'.", code="not_found")
+
+
+def resolve_for_user(tenant: str, user_id: str, template: str) -> str:
+    """R-DIR-11: `${custAttr1}` and core attribute names turned into this user's values."""
+    row = _user(tenant, user_id)
+    return resolve_template(template, users.view(row), custom_attribute_names(tenant))
+
+
+def _user(tenant: str, user_id: str, *, lock: bool = False) -> User:
+    query = User.select().where(User.tenant == tenant, User.id == user_id)
+    if lock:
+        query = locked(query)
+    row = query.first()
+    if row is None:
+        raise Problem(404, f"There is no user '{user_id[:64]}' in this tenant.", code="not_found")
+    return row

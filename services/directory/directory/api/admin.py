@@ -1,0 +1,114 @@
+"""The directory's admin API (/admin/v1/tenants/<tenant>/…): the same admin keys as the token service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shared.admin_auth import admin_before_request
+from shared.schemas.audit import AuditPageSchema, AuditQuerySchema
+
+from .. import admin, audit
+from ..audit import Actor
+from ..tenants import check_tenant_id
+from . import admin_schemas as s
+
+blp = Blueprint("directory-admin", __name__, url_prefix="/admin/v1/tenants/<tenant>",
+                description="Users, groups, custom attributes and the audit log of one tenant")
+blp.before_request(admin_before_request)
+
+
+@blp.before_request
+def _known_tenant_id() -> None:
+    from flask import request
+
+    check_tenant_id((request.view_args or {}).get("tenant", ""))
+
+
+def _actor() -> Actor:
+    return Actor(name=f"admin:{g.admin.admin_id}", source="admin")
+
+
+@blp.route("/users")
+@blp.arguments(s.UserListQuerySchema, location="query")
+@blp.response(200, s.UserPageSchema)
+def list_users(args: dict[str, Any], tenant: str) -> dict[str, Any]:
+    """Users by source (R-DIR-14), status and userName prefix, whatever their source or status."""
+    return admin.list_users(tenant, **args)
+
+
+@blp.route("/users/<user_id>")
+class UserResource(MethodView):
+    @blp.response(200, s.UserDetailSchema)
+    def get(self, tenant: str, user_id: str) -> dict[str, Any]:
+        """One user with its groups and attributes, also when disabled or deleted from Entra."""
+        return admin.get_user(tenant, user_id)
+
+    @blp.response(204)
+    def delete(self, tenant: str, user_id: str) -> None:
+        """Delete for good (R-DIR-4: only an admin does)."""
+        admin.purge_user(tenant, user_id, _actor())
+
+
+@blp.route("/users/<user_id>/disable", methods=["POST"])
+@blp.response(200, s.UserDetailSchema)
+def disable_user(tenant: str, user_id: str) -> dict[str, Any]:
+    return admin.set_active(tenant, user_id, False, _actor())
+
+
+@blp.route("/users/<user_id>/enable", methods=["POST"])
+@blp.response(200, s.UserDetailSchema)
+def enable_user(tenant: str, user_id: str) -> dict[str, Any]:
+    """Re-enable; a user deleted from Entra comes back to SCIM too."""
+    return admin.set_active(tenant, user_id, True, _actor())
+
+
+@blp.route("/users/<user_id>/resolve-template", methods=["POST"])
+@blp.arguments(s.TemplateSchema)
+@blp.response(200, s.ResolvedSchema)
+def resolve_template(body: dict[str, Any], tenant: str, user_id: str) -> dict[str, Any]:
+    """R-DIR-11: `${custAttr1}` and core attribute names replaced by this user's values."""
+    return {"value": admin.resolve_for_user(tenant, user_id, body["template"])}
+
+
+@blp.route("/groups")
+@blp.arguments(s.GroupListQuerySchema, location="query")
+@blp.response(200, s.GroupPageSchema)
+def list_groups(args: dict[str, Any], tenant: str) -> dict[str, Any]:
+    return admin.list_groups(tenant, **args)
+
+
+@blp.route("/groups/<group_id>")
+@blp.response(200, s.GroupSummarySchema)
+def get_group(tenant: str, group_id: str) -> dict[str, Any]:
+    return admin.get_group(tenant, group_id)
+
+
+@blp.route("/audit")
+@blp.arguments(AuditQuerySchema, location="query")
+@blp.response(200, AuditPageSchema)
+def list_audit(args: dict[str, Any], tenant: str) -> dict[str, Any]:
+    """Every user, group and membership event and admin action, newest first (R-DIR-13)."""
+    return audit.list_events(tenant, **args)
+
+
+@blp.route("/custom-attributes")
+class CustomAttributes(MethodView):
+    @blp.response(200, s.CustomAttributeListSchema)
+    def get(self, tenant: str) -> dict[str, Any]:
+        return {"items": admin.list_custom_attributes(tenant)}
+
+    @blp.arguments(s.CustomAttributeSchema)
+    @blp.response(201, s.CustomAttributeSchema)
+    def post(self, body: dict[str, Any], tenant: str) -> dict[str, Any]:
+        """R-DIR-11: add one by name, e.g. custAttr1 (type IdP)."""
+        return admin.add_custom_attribute(tenant, body["name"], body["type"], _actor())
+
+
+@blp.route("/custom-attributes/<name>", methods=["DELETE"])
+@blp.response(204)
+def delete_custom_attribute(tenant: str, name: str) -> None:
+    admin.delete_custom_attribute(tenant, name, _actor())

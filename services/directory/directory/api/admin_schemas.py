@@ -1,0 +1,86 @@
+"""Request and response shapes of the directory's admin API (its OpenAPI document is built from them)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.schemas.common import UtcDateTime
+from shared.schemas.users import UserSchema
+
+from ..admin import STATUSES
+
+SOURCES = ("scim", "local", "ldap", "entra_user_source")
+MAX_PAGE = 200
+
+
+class UserListQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+    after = fields.String(load_default=None, metadata={"description": "the previous page's next_after"})
+    source = fields.String(load_default=None, validate=validate.OneOf(SOURCES))
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=256),
+                      metadata={"description": "userName prefix, case-insensitive"})
+
+
+class GroupListQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+    after = fields.String(load_default=None)
+    source = fields.String(load_default=None, validate=validate.OneOf(SOURCES))
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=256),
+                      metadata={"description": "displayName prefix, case-insensitive"})
+
+
+class UserSummarySchema(Schema):
+    id = fields.String()
+    userName = fields.String()
+    displayName = fields.String(allow_none=True)
+    source = fields.String()
+    status = fields.String()
+    created = UtcDateTime()
+    lastModified = UtcDateTime()
+
+
+class UserPageSchema(Schema):
+    items = fields.List(fields.Nested(UserSummarySchema))
+    next_after = fields.String(allow_none=True)
+
+
+class UserDetailSchema(UserSchema):
+    """The whole user as the directory holds it (the shared user shape), with its status and groups."""
+
+    status = fields.String(metadata={"description": "active, disabled or deleted (from Entra)"})
+
+
+class GroupSummarySchema(Schema):
+    id = fields.String()
+    displayName = fields.String()
+    externalId = fields.String(allow_none=True)
+    source = fields.String()
+    created = UtcDateTime()
+    lastModified = UtcDateTime()
+    members = fields.List(fields.Dict())
+
+
+class GroupPageSchema(Schema):
+    items = fields.List(fields.Nested(GroupSummarySchema))
+    next_after = fields.String(allow_none=True)
+
+
+class CustomAttributeSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    type = fields.String(load_default="idp", validate=validate.OneOf(["idp", "ldap"]),
+                         metadata={"description": "idp (from Entra) or ldap (kept after a takeover)"})
+    created = UtcDateTime(dump_only=True)
+
+
+class CustomAttributeListSchema(Schema):
+    items = fields.List(fields.Nested(CustomAttributeSchema))
+
+
+class TemplateSchema(Schema):
+    template = fields.String(required=True, metadata={"description": "e.g. '${userName} (${custAttr1})'"})
+
+
+class ResolvedSchema(Schema):
+    value = fields.String()
+
