@@ -14,7 +14,7 @@ from shared.schemas.common import utcnow
 
 from . import audit, memberships, outcomes, rules
 from .audit import SCIM, Actor
-from .models import Group, Membership, db, locked
+from .models import Group, Membership, User, db, locked
 from .tenants import ensure_tenant
 
 
@@ -165,17 +165,33 @@ def patch_group(tenant: str, group_id: str, patch: Mapping[str, Any], if_match: 
 
 
 def delete_group(tenant: str, group_id: str, if_match: set[int] | None = None, actor: Actor = SCIM) -> None:
-    """A real delete of the group and its memberships; the member users stay. The log keeps one event
-    with the member count, not one per member: a delete must not read a whole membership."""
+    """A real delete of the group and its memberships. R-DIR-5: its members that belong to no other group
+    are disabled and stay in the tenant (its "All Users"). The log keeps one group event with the member
+    count, not one per membership, and one user.disabled event per user it disabled."""
     with db.atomic():
         group = _get(tenant, group_id, lock=True)
         rules.check_version(group.version, if_match)
+        now = utcnow()
+        disabled = _disable_members_of_no_other_group(tenant, group.id, now)
         count = Membership.delete().where(Membership.group == group.id).execute()
         Group.delete().where(Group.id == group.id).execute()
         changes = audit.diff({**_shape(group), "memberCount": count}, {"memberCount": 0})
-        now = utcnow()
-        _record(tenant, now, actor, "DELETE /Groups", group, [audit.event("group.deleted", audit.GROUP, group.id,
-                                                                           changes)], [], [])
+        events = [audit.event("group.deleted", audit.GROUP, group.id, changes),
+                  *(audit.event("user.disabled", audit.USER, uid, {"active": {"before": True, "after": False}})
+                    for uid in disabled)]
+        _record(tenant, now, actor, "DELETE /Groups", group, events, [], [])
+
+
+def _disable_members_of_no_other_group(tenant: str, group_id: str, now: dt.datetime) -> list[str]:
+    """One set-based UPDATE … RETURNING: the active members of this group with no other membership."""
+    members = Membership.select(Membership.member).where(Membership.group == group_id)
+    other = Membership.alias("other")
+    elsewhere = other.select(other.member).where(other.group != group_id, other.member.in_(members))
+    query = (User.update(active=False, last_modified=now, version=User.version + 1)
+             .where(User.tenant == tenant, User.deleted_at.is_null(), User.active == True,  # noqa: E712
+                    User.id.in_(members), User.id.not_in(elsewhere))
+             .returning(User.id))
+    return [row.id for row in query.execute()]
 
 
 def _shape(group: Group) -> dict[str, Any]:
