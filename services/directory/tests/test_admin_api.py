@@ -151,3 +151,21 @@ def test_the_openapi_document_lists_the_admin_routes(app: Flask) -> None:
     paths = app.test_client().get("/admin/v1/openapi.json").get_json()["paths"]
     assert {"/admin/v1/tenants/{tenant}/users", "/admin/v1/tenants/{tenant}/users/{user_id}/disable",
             "/admin/v1/tenants/{tenant}/audit", "/admin/v1/tenants/{tenant}/custom-attributes"} <= set(paths)
+
+
+def test_the_audit_log_is_filtered_by_kind_subject_and_time_range_R_DIR_13(admin: Any, api: Api,
+                                                                          make_user: Any) -> None:
+    first = make_user("first@example.com")
+    events = admin("GET", "/audit").get_json()["items"]
+    cut = events[0]["time"]
+    second = make_user("second@example.com")
+    admin("POST", f"/users/{second['id']}/disable")
+    later = admin("GET", "/audit", query_string={"since": cut}).get_json()["items"]
+    assert {e["subjectId"] for e in later} >= {second["id"]}
+    newer = [e for e in later if e["subjectId"] == first["id"]]
+    assert all(e["time"] >= cut for e in newer)
+    before = admin("GET", "/audit", query_string={"until": cut}).get_json()["items"]
+    assert second["id"] not in {e["subjectId"] for e in before}
+    only = admin("GET", "/audit", query_string={"kind": "user.disabled", "subject": second["id"]}).get_json()
+    assert [(e["kind"], e["actor"]) for e in only["items"]] == [("user.disabled", "admin:deployment")]
+    assert admin("GET", "/audit", query_string={"since": "yesterday"}).status_code == 422

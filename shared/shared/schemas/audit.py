@@ -39,6 +39,8 @@ class AuditQuerySchema(Strict):
     kind = fields.String(load_default=None, validate=validate.OneOf(EVENT_KINDS))
     subject = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
                             metadata={"description": "a user or group id; a user's membership events too"})
+    since = UtcDateTime(load_default=None, metadata={"description": "events at or after this time"})
+    until = UtcDateTime(load_default=None, metadata={"description": "events before this time"})
 
 
 class AuditPageSchema(Strict):
