@@ -4,6 +4,7 @@ logged with the admin as actor, in its own transaction (R-DIR-13)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from shared.errors import Problem
@@ -17,6 +18,7 @@ from .templates import resolve_template
 from .tenants import custom_attribute_names, define_custom_attribute
 
 STATUSES = ("active", "disabled", "deleted")
+LEFTOVER_BATCH = 500
 
 
 def list_users(tenant: str, *, limit: int, after: str | None = None, source: str | None = None,
@@ -46,6 +48,11 @@ def summary(row: User) -> dict[str, Any]:
 
 def status_of(row: User) -> str:
     return "deleted" if row.deleted_at is not None else "active" if row.active else "disabled"
+
+
+def create_user(tenant: str, write: dict[str, Any], source: str, actor: Actor) -> dict[str, Any]:
+    """A Local, LDAP or Entra ID User Source user (R-DIR-8, R-DIR-14)."""
+    return get_user(tenant, users.create_from_source(tenant, write, source, actor)["id"])
 
 
 def get_user(tenant: str, user_id: str) -> dict[str, Any]:
@@ -93,6 +100,38 @@ def list_groups(tenant: str, *, limit: int, after: str | None = None, source: st
     rows = list(query.order_by(Group.id).limit(limit + 1))
     items = [{**groups.view(r), "source": r.source} for r in rows[:limit]]
     return {"items": items, "next_after": rows[limit - 1].id if len(rows) > limit else None}
+
+
+def leftovers(tenant: str, kind: str, *, since: dt.datetime, limit: int, after: str | None = None
+              ) -> dict[str, Any]:
+    """R-DIR-14, seed 001 "Migration considerations": the users or groups a SCIM migration did not take
+    over (their source is still Local, LDAP or Entra ID User Source) and that existed before `since`,
+    the migration's start. An admin reviews them, then removes them."""
+    model = User if kind == "users" else Group
+    query = model.select().where(model.tenant == tenant, model.source != "scim", model.created < since)
+    if after is not None:
+        query = query.where(model.id > after)
+    rows = list(query.order_by(model.id).limit(limit + 1))
+    items = [summary(r) if kind == "users" else {**groups.view(r), "source": r.source} for r in rows[:limit]]
+    return {"items": items, "next_after": rows[limit - 1].id if len(rows) > limit else None}
+
+
+def remove_leftovers(tenant: str, kind: str, *, since: dt.datetime, actor: Actor) -> int:
+    """Delete for good what `leftovers` lists, a bounded batch per transaction; returns how many went."""
+    removed = 0
+    while True:
+        with db.atomic():
+            batch = leftovers(tenant, kind, since=since, limit=LEFTOVER_BATCH)["items"]
+            if not batch:
+                return removed
+            ids = [item["id"] for item in batch]
+            subject = audit.USER if kind == "users" else audit.GROUP
+            audit.record(tenant, utcnow(), actor, [
+                audit.event(f"{subject}.deleted", subject, i, {"leftover": {"before": True, "after": None}})
+                for i in ids])
+            model = User if kind == "users" else Group
+            model.delete().where(model.tenant == tenant, model.id.in_(ids)).execute()
+            removed += len(ids)
 
 
 def get_group(tenant: str, group_id: str) -> dict[str, Any]:

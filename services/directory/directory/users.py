@@ -232,3 +232,25 @@ def _apply(row: User, columns: Mapping[str, Any], now: Any) -> None:
         setattr(row, name, value)
     row.last_modified = now
     row.version += 1
+
+
+def create_from_source(tenant: str, write: Mapping[str, Any], source: str, actor: Actor) -> dict[str, Any]:
+    """A user an admin adds from another source (Local, LDAP, Entra ID User Source), for SCIM to take
+    over later (R-DIR-8) or for the clean-up after a migration (R-DIR-14). Not a sync write: logged, but
+    no sync outcome; the R-DIR-1/2 rules are for provisioned users."""
+    if rules.is_blank(write.get("userName")):
+        raise rules.invalid("userName", "userName is blank.")
+    custom, _ = _custom(tenant, write)
+    columns = _columns({**write, "custom": custom})
+    now = utcnow()
+    try:
+        with db.atomic():
+            ensure_tenant(tenant, now)
+            row = User(id=uuid.uuid4().hex, tenant=tenant, source=source, created=now, last_modified=now,
+                       version=1, **columns)
+            row.save(force_insert=True)
+            created = audit.diff({}, {**_write_shape(row), "source": source})
+            audit.record(tenant, now, actor, [audit.event("user.created", audit.USER, row.id, created)])
+    except peewee.IntegrityError:
+        raise _taken(write["userName"]) from None
+    return view(row)

@@ -4,6 +4,7 @@ log with the admin as actor (R-DIR-13), sources for migration clean-up (R-DIR-14
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,32 @@ def test_the_audit_log_is_filtered_by_kind_subject_and_time_range_R_DIR_13(admin
     only = admin("GET", "/audit", query_string={"kind": "user.disabled", "subject": second["id"]}).get_json()
     assert [(e["kind"], e["actor"]) for e in only["items"]] == [("user.disabled", "admin:deployment")]
     assert admin("GET", "/audit", query_string={"since": "yesterday"}).status_code == 422
+
+
+def test_users_from_other_sources_are_added_then_found_and_removed_after_a_migration_R_DIR_14(
+        admin: Any, api: Api, make_user: Any) -> None:
+    local = admin("POST", "/users", {**user_body("local@example.com"), "source": "local"})
+    assert local.status_code == 201 and local.get_json()["source"] == "local"
+    ldap = admin("POST", "/users", {**user_body("ldap@example.com"), "source": "ldap"}).get_json()
+    assert admin("POST", "/users", {**user_body("LOCAL@example.com"), "source": "local"}).status_code == 409
+    assert admin("POST", "/users", {**user_body("x@example.com"), "source": "scim"}).status_code == 422
+    provisioned = make_user("entra@example.com")
+    from directory.models import Group
+
+    Group.create(id="g-ldap", tenant="acme", display_name="LDAP staff", display_name_key="ldap staff",
+                 source="ldap", created=dt.datetime(2026, 1, 1), last_modified=dt.datetime(2026, 1, 1))
+    since = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
+    left = admin("GET", "/migration/leftovers", query_string={"since": since}).get_json()["items"]
+    assert sorted(u["userName"] for u in left) == ["ldap@example.com", "local@example.com"]
+    assert [g["id"] for g in admin("GET", "/migration/leftovers", query_string={"since": since, "kind": "groups"}
+                                   ).get_json()["items"]] == ["g-ldap"]
+    earlier = admin("GET", "/migration/leftovers", query_string={"since": "2020-01-01T00:00:00Z"}).get_json()
+    assert earlier["items"] == []  # created after that time: not a leftover of that migration
+    removed = admin("POST", "/migration/leftovers/remove", {"kind": "users", "since": since}).get_json()
+    assert removed == {"removed": 2}
+    assert admin("GET", f"/users/{ldap['id']}").status_code == 404
+    assert admin("GET", f"/users/{provisioned['id']}").status_code == 200
+    assert admin("POST", "/migration/leftovers/remove", {"kind": "groups", "since": since}).get_json() == {
+        "removed": 1}
+    kinds = [(e["kind"], e["subjectId"]) for e in admin("GET", "/audit?kind=user.deleted").get_json()["items"]]
+    assert ("user.deleted", ldap["id"]) in kinds

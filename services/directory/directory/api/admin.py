@@ -33,11 +33,36 @@ def _actor() -> Actor:
 
 
 @blp.route("/users")
-@blp.arguments(s.UserListQuerySchema, location="query")
-@blp.response(200, s.UserPageSchema)
-def list_users(args: dict[str, Any], tenant: str) -> dict[str, Any]:
-    """Users by source (R-DIR-14), status and userName prefix, whatever their source or status."""
-    return admin.list_users(tenant, **args)
+class Users(MethodView):
+    @blp.arguments(s.UserListQuerySchema, location="query")
+    @blp.response(200, s.UserPageSchema)
+    def get(self, args: dict[str, Any], tenant: str) -> dict[str, Any]:
+        """Users by source (R-DIR-14), status and userName prefix, whatever their source or status."""
+        return admin.list_users(tenant, **args)
+
+    @blp.arguments(s.UserCreateSchema)
+    @blp.response(201, s.UserDetailSchema)
+    def post(self, body: dict[str, Any], tenant: str) -> dict[str, Any]:
+        """Add a Local, LDAP or Entra ID User Source user; SCIM takes it over later (R-DIR-8)."""
+        source = body.pop("source")
+        return admin.create_user(tenant, body, source, _actor())
+
+
+@blp.route("/migration/leftovers")
+@blp.arguments(s.LeftoverQuerySchema, location="query")
+@blp.response(200, s.LeftoverPageSchema)
+def list_leftovers(args: dict[str, Any], tenant: str) -> dict[str, Any]:
+    """Users or groups a SCIM migration did not take over since it started (R-DIR-14)."""
+    kind = args.pop("kind")
+    return admin.leftovers(tenant, kind, **args)
+
+
+@blp.route("/migration/leftovers/remove", methods=["POST"])
+@blp.arguments(s.LeftoverRemoveSchema)
+@blp.response(200, s.RemovedSchema)
+def remove_leftovers(body: dict[str, Any], tenant: str) -> dict[str, Any]:
+    """Delete for good what the leftovers list shows (seed 001: remove what Entra does not define)."""
+    return {"removed": admin.remove_leftovers(tenant, body["kind"], since=body["since"], actor=_actor())}
 
 
 @blp.route("/users/<user_id>")

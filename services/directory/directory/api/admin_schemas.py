@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.schemas.common import UtcDateTime
-from shared.schemas.users import UserSchema
+from shared.schemas.users import UserSchema, UserWriteSchema
 
 from ..admin import STATUSES
 
@@ -84,3 +84,30 @@ class TemplateSchema(Schema):
 class ResolvedSchema(Schema):
     value = fields.String()
 
+
+
+class UserCreateSchema(UserWriteSchema):
+    """A user from another source than SCIM, which SCIM may later take over (R-DIR-8)."""
+
+    source = fields.String(required=True, validate=validate.OneOf([x for x in SOURCES if x != "scim"]))
+
+
+class LeftoverQuerySchema(Schema):
+    kind = fields.String(load_default="users", validate=validate.OneOf(["users", "groups"]))
+    since = UtcDateTime(required=True, metadata={"description": "when the SCIM migration started"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+    after = fields.String(load_default=None)
+
+
+class LeftoverRemoveSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["users", "groups"]))
+    since = UtcDateTime(required=True)
+
+
+class LeftoverPageSchema(Schema):
+    items = fields.List(fields.Dict())
+    next_after = fields.String(allow_none=True)
+
+
+class RemovedSchema(Schema):
+    removed = fields.Integer()
