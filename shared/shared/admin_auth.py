@@ -47,12 +47,15 @@ class AdminVerifier:
         """The admin behind an `Authorization: Bearer …` header, or None when there is none or it is unknown."""
         if not authorization or authorization[:7].lower() != "bearer " or not authorization[7:].strip():
             return None
-        key_hash = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
+        return self.identify_hash(key_hash(authorization[7:].strip()))
+
+    def identify_hash(self, hashed: str) -> AdminIdentity | None:
+        """The same for the SHA-256 of a key (what a signed-in session keeps instead of the key)."""
         now = time.monotonic()
-        cached = self._cache.get(key_hash)
+        cached = self._cache.get(hashed)
         if cached and cached[0] > now:
             return cached[1]
-        resp = self.token_service.post("/internal/v1/admin-keys/check", json_body={"key_hash": key_hash})
+        resp = self.token_service.post("/internal/v1/admin-keys/check", json_body={"key_hash": hashed})
         if resp.status != 200:
             raise ServiceUnavailable("The token service could not check the admin key; try again shortly.")
         answer = AdminIdentitySchema().load(resp.data)
@@ -60,8 +63,12 @@ class AdminVerifier:
         with self._lock:
             if len(self._cache) >= MAX_CACHED:
                 self._cache.clear()  # bounded memory under a flood of wrong keys
-            self._cache[key_hash] = (now + min(self.max_cache_seconds, answer["cache_seconds"]), identity)
+            self._cache[hashed] = (now + min(self.max_cache_seconds, answer["cache_seconds"]), identity)
         return identity
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def require_admin(view: F) -> F:

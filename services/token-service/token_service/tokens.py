@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 import peewee
+from peewee import fn
 
 from shared.errors import Problem
 from shared.schemas.common import utcnow
@@ -271,3 +272,14 @@ def list_audit(
     if before is not None:
         query = query.where(AuditEvent.id < before)
     return list(query.order_by(AuditEvent.id.desc()).limit(limit))
+
+
+def activity() -> list[dict[str, object]]:
+    """Per tenant: its usable tokens and when Entra last used any of them (R-NOT-1 asks this)."""
+    now = utcnow()
+    usable = (Token.state == ACTIVE) & (Token.expires_at.is_null() | (Token.expires_at > now))
+    last_used = fn.MAX(Token.last_used_at).python_value(Token.last_used_at.python_value)
+    rows = (Tenant.select(Tenant.id, fn.COALESCE(fn.SUM(peewee.Case(None, [(usable, 1)], 0)), 0).alias("tokens"),
+                          last_used.alias("last_used_at"))
+            .join(Token, peewee.JOIN.LEFT_OUTER).group_by(Tenant.id).order_by(Tenant.id).dicts())
+    return [{"tenant": r["id"], "tokens": int(r["tokens"]), "last_used_at": r["last_used_at"]} for r in rows]

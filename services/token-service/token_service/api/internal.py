@@ -1,5 +1,5 @@
-"""Endpoints for the other services: token introspection and admin key checks (credential required),
-and the JWKS."""
+"""Endpoints for the other services: token introspection, admin key checks and token activity (credential
+required), and the JWKS."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from shared.app import require_internal
 from shared.errors import Problem
+from shared.schemas.notifications import ActivitySchema
 from shared.schemas.tokens import (
     AdminCheckRequestSchema,
     AdminIdentitySchema,
@@ -56,6 +57,14 @@ def check_admin_key() -> Any:
                 "tenant": admin.tenant if admin else None,
                 "cache_seconds": current_app.config["TOKEN_STATE_CACHE_SECONDS"]}
     return jsonify(AdminIdentitySchema().dump(identity))
+
+
+@bp.get("/internal/v1/activity")
+@require_internal
+def activity() -> Any:
+    """Per tenant, its usable tokens and when Entra last called with one: the notifications service
+    raises "Entra ID service unreachable" from this (R-NOT-1)."""
+    return jsonify(ActivitySchema().dump({"items": tokens.activity()}))
 
 
 @bp.get("/.well-known/jwks.json")

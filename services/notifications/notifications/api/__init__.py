@@ -1,0 +1,1 @@
+"""HTTP interfaces of the notifications service: the internal ingestion API and the admin JSON API."""
