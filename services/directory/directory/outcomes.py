@@ -7,9 +7,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from shared.db import is_postgres
+from shared.schemas.common import utcnow
 
 from .audit import Actor
 from .models import SyncOutcome, db
+from .tenants import ensure_tenant
 
 # pg_advisory_xact_lock(int, int) keys live apart from the single-key lock the migrations take.
 _LOCK_CLASS = 7432
@@ -34,6 +36,21 @@ def record(tenant: str, now: dt.datetime, actor: Actor, operation: str, subject_
                        stored=list(stored), dropped=[dict(d) for d in dropped]).execute()
 
 
+def record_refused(tenant: str, actor: Actor, operation: str, subject_id: str | None, subject_name: str | None,
+                   refusal: Mapping[str, Any]) -> None:
+    """R-NOT-2: a sync write refused whole leaves an outcome too, in its own transaction once the write's
+    has rolled back. The refusal ({attribute, detail, reason}) is kept as the one element of `dropped`:
+    everything the write carried was dropped, and this is why."""
+    if not actor.syncs:
+        return
+    with db.atomic():
+        if is_postgres(db.obj):
+            db.execute_sql(f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(%s))", (tenant,))
+        ensure_tenant(tenant, utcnow())
+        SyncOutcome.insert(tenant=tenant, time=utcnow(), operation=operation, subject_id=subject_id or "",
+                           subject_name=subject_name, status="refused", stored=[], dropped=[dict(refusal)]).execute()
+
+
 def outcome_query(tenant: str, *, after: int, limit: int) -> Any:
     return (SyncOutcome.select().where(SyncOutcome.tenant == tenant, SyncOutcome.id > after)
             .order_by(SyncOutcome.id).limit(limit))
@@ -46,5 +63,8 @@ def list_outcomes(tenant: str, *, after: int = 0, limit: int) -> dict[str, Any]:
 
 
 def _view(row: SyncOutcome) -> dict[str, Any]:
-    return {"id": row.id, "time": row.time, "operation": row.operation, "subjectId": row.subject_id,
-            "subjectName": row.subject_name, "status": row.status, "stored": row.stored, "dropped": row.dropped}
+    out = {"id": row.id, "time": row.time, "operation": row.operation, "subjectId": row.subject_id or None,
+           "subjectName": row.subject_name, "status": row.status, "stored": row.stored, "dropped": row.dropped}
+    if row.status == "refused":
+        out.update(dropped=[], refusal=row.dropped[0])
+    return out

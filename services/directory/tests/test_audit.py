@@ -164,11 +164,14 @@ def test_an_actor_that_is_not_a_scim_token_is_refused_and_nothing_is_written_R_D
 
 
 def nothing_logged() -> bool:
-    return AuditEvent.select().count() == 0 and SyncOutcome.select().count() == 0
+    """No audit row and no outcome of an applied write: a refused write leaves only its `refused` outcome
+    (R-NOT-2), written after the rollback."""
+    applied = SyncOutcome.select().where(SyncOutcome.status != "refused").count()
+    return AuditEvent.select().count() == 0 and applied == 0
 
 
-def test_a_create_refused_409_leaves_no_audit_row_and_no_outcome_R_DIR_13(api: Api, make_user: Any,
-                                                                         make_group: Any) -> None:
+def test_a_create_refused_409_leaves_no_audit_row_and_only_a_refused_outcome_R_DIR_13(
+        api: Api, make_user: Any, make_group: Any) -> None:
     make_user()
     make_group("Sales")
     AuditEvent.delete().execute()
@@ -176,6 +179,8 @@ def test_a_create_refused_409_leaves_no_audit_row_and_no_outcome_R_DIR_13(api: A
     assert api("POST", "/users", user_body("ANN@example.com")).status_code == 409
     assert api("POST", "/groups", {"displayName": "SALES"}).status_code == 409
     assert nothing_logged()
+    refused = [(o.operation, o.subject_name, o.dropped[0]["reason"]) for o in SyncOutcome.select()]
+    assert refused == [("POST /Users", "ANN@example.com", "uniqueness"), ("POST /Groups", "SALES", "uniqueness")]
 
 
 def test_a_rename_refused_409_by_the_unique_index_rolls_back_its_audit_rows_R_DIR_13(

@@ -121,12 +121,20 @@ def test_the_outcomes_need_the_service_credential_R_NOT_4_R_DIR_13(api: Api) -> 
     assert api.client.get(f"/internal/v1/tenants/{TENANT}/sync-outcomes").status_code == 401
 
 
-def test_a_write_refused_whole_leaves_no_outcome_R_NOT_2_R_DIR_13(api: Api) -> None:
-    """A refusal rolls the transaction back; scim-api answers the error to Entra (R-NOT-2 is reported
-    from there, not from a row here)."""
+def test_a_write_refused_whole_leaves_a_refused_outcome_naming_who_and_why_R_NOT_2(api: Api,
+                                                                                 make_user: Any) -> None:
+    """The refusal rolls the write back; its outcome is recorded after, in its own transaction."""
     assert api("POST", "/users", user_body(emails=[])).status_code == 400
-    assert api("POST", "/users", user_body(active=False)).status_code == 400
-    assert outcomes_of(api) == []
+    assert api("POST", "/users", user_body("bob@example.com", active=False)).status_code == 400
+    ann = make_user("carol@example.com")
+    assert api("PUT", f"/users/{ann['id']}", {"userName": "carol@example.com"}).status_code == 400
+    refused = [o for o in outcomes_of(api) if o["status"] == "refused"]
+    assert [(o["operation"], o["subjectId"], o["subjectName"], o["refusal"]["attribute"], o["refusal"]["reason"])
+            for o in refused] == [
+        ("POST /Users", None, "ann@example.com", "emails", "invalid_value"),
+        ("POST /Users", None, "bob@example.com", "active", "invalid_value"),
+        ("PUT /Users", ann["id"], "carol@example.com", "emails", "invalid_value")]
+    assert all(o["dropped"] == [] and o["stored"] == [] and "R-DIR" in o["refusal"]["detail"] for o in refused)
 
 
 @pytest.mark.skipif(engine() != "postgresql", reason="SQLite's IMMEDIATE transactions commit writers in order")

@@ -45,6 +45,32 @@ def internal(view: Callable[..., Any]) -> Callable[..., Any]:
     return require_internal(checked)
 
 
+def sync_write(operation: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """R-NOT-2: a SCIM write refused whole (400, 409) leaves a `refused` sync outcome, naming who it was
+    for and why, once the write's own transaction has rolled back."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def recorded(tenant: str, **kwargs: Any) -> Any:
+            try:
+                return view(tenant, **kwargs)
+            except Problem as exc:
+                if exc.status in (400, 409):
+                    body = request.get_json(silent=True)
+                    body = body if isinstance(body, dict) else {}
+                    name = body.get("userName") or body.get("displayName")
+                    refusal = {"attribute": str(exc.extra.get("attribute") or "request"), "detail": exc.detail,
+                               "reason": exc.code}
+                    subject = kwargs.get("user_id") or kwargs.get("group_id")
+                    outcomes.record_refused(tenant, _actor(), operation, subject,
+                                            name if isinstance(name, str) else None, refusal)
+                raise
+
+        return recorded
+
+    return decorate
+
+
 def _body(schema: Schema) -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -109,6 +135,7 @@ def _no_content() -> Response:
 
 @bp.post("/users")
 @internal
+@sync_write("POST /Users")
 def create_user(tenant: str) -> Any:
     return jsonify(_user.dump(users.create_user(tenant, _body(_user_write), _actor()))), 201
 
@@ -121,6 +148,7 @@ def get_user(tenant: str, user_id: str) -> Any:
 
 @bp.put("/users/<user_id>")
 @internal
+@sync_write("PUT /Users")
 def replace_user(tenant: str, user_id: str) -> Any:
     return jsonify(_user.dump(users.replace_user(tenant, user_id, _body(_user_write), _if_match(),
                                                         _actor())))
@@ -142,6 +170,7 @@ def search_users(tenant: str) -> Any:
 
 @bp.post("/groups")
 @internal
+@sync_write("POST /Groups")
 def create_group(tenant: str) -> Any:
     return jsonify(_group.dump(groups.create_group(tenant, _body(_group_write), _actor()))), 201
 
@@ -155,6 +184,7 @@ def get_group(tenant: str, group_id: str) -> Any:
 
 @bp.put("/groups/<group_id>")
 @internal
+@sync_write("PUT /Groups")
 def replace_group(tenant: str, group_id: str) -> Any:
     return jsonify(_group.dump(groups.replace_group(
         tenant, group_id, _body(_group_write), _if_match(), _actor())))
@@ -162,6 +192,7 @@ def replace_group(tenant: str, group_id: str) -> Any:
 
 @bp.patch("/groups/<group_id>")
 @internal
+@sync_write("PATCH /Groups")
 def patch_group(tenant: str, group_id: str) -> Any:
     return jsonify(_group.dump(groups.patch_group(
         tenant, group_id, _body(_group_patch), _if_match(), _actor())))
