@@ -13,7 +13,8 @@ from shared.testing import System
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    running = System(Path(tmp_path_factory.mktemp("system"))).start()
+    # The relay reads the directory's outbox twice a second here, so tests wait for it briefly.
+    running = System(Path(tmp_path_factory.mktemp("system")), RELAY_SECONDS="0.5").start()
     try:
         yield running
     finally:

@@ -26,8 +26,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
 SHARED_ENV = ("DATABASE_URL", "INTERNAL_API_KEY", "LOG_LEVEL", "PUBLIC_BASE_URL")
 SERVICE_ENV: dict[str, tuple[str, ...]] = {
     "token-service": ("ADMIN_API_KEY", "TOKEN_SIGNING_KEY_FILE"),
-    "directory": ("NOTIFICATIONS_URL", "TOKEN_SERVICE_URL"),
-    "notifications": ("TOKEN_SERVICE_URL",),
+    "directory": ("TOKEN_SERVICE_URL",),
+    "notifications": ("TOKEN_SERVICE_URL", "DIRECTORY_URL"),
     "scim-api": ("TOKEN_SERVICE_URL", "DIRECTORY_URL"),
 }
 

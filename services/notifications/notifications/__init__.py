@@ -36,11 +36,15 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.extensions["settings"] = settings
     open_database(db, settings.database_url, STEPS)
 
-    from .silence import SilenceWatcher, check_silence
+    from .relay import relay_all
+    from .silence import check_silence
     from .webhooks import WebhookSender
+    from .worker import Periodic
 
     token_service = ServiceClient(settings.token_service_url, settings.internal_api_key, timeout=5.0)
     app.extensions["token_service"] = token_service
+    # Tests swap the transport: app.extensions["directory"] = InProcessClient(directory_app, key).
+    app.extensions["directory"] = ServiceClient(settings.directory_url, settings.internal_api_key, timeout=10.0)
     app.extensions["admin_verifier"] = AdminVerifier(token_service)
     sender = WebhookSender(settings.webhook_timeout_seconds, settings.webhook_attempts)
     app.extensions["webhooks"] = sender
@@ -62,16 +66,23 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
             notify(row.tenant, [("resolved", row)])
         return report
 
+    def relay() -> Any:
+        """R-NOT-4: read every tenant's outbox in the directory from this service's cursors."""
+        return relay_all(app.extensions["directory"], app.extensions["token_service"], notify)
+
     app.extensions["notify"] = notify
     app.extensions["check_silence"] = check
-    watcher = SilenceWatcher(check, settings.silence_check_seconds)
-    app.extensions["silence_watcher"] = watcher
+    app.extensions["relay"] = relay
+    workers = [Periodic("silence-check", check, settings.silence_check_seconds),
+               Periodic("outcome-relay", relay, settings.relay_seconds)]
+    app.extensions["silence_watcher"], app.extensions["relay_worker"] = workers
 
     @app.before_request
-    def _start_watcher() -> None:
+    def _start_workers() -> None:
         # Lazily, in the worker that serves requests: a thread started before gunicorn forks would not survive.
-        if not watcher.running:
-            watcher.start()
+        for worker in workers:
+            if not worker.running:
+                worker.start()
 
     api = install_admin_api(app, "SCIM target: notifications admin API")
     from .api.admin import blp as admin_bp

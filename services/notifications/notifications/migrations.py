@@ -83,4 +83,17 @@ def _v2_notifications(db: peewee.Database) -> None:
     create_frozen(db, OutcomeSeen, Notification, Affected, Webhook)
 
 
-STEPS = (Step(1, "initial", _v1_initial), Step(2, "notifications", _v2_notifications))
+def _v3_relay_cursors(db: peewee.Database) -> None:
+    class RelayCursor(Model):
+        tenant = CharField(primary_key=True, max_length=32)
+        after = BigIntegerField(default=0)
+        updated_at = DateTimeField()
+
+        class Meta:
+            table_name = "relay_cursors"
+
+    create_frozen(db, RelayCursor)
+
+
+STEPS = (Step(1, "initial", _v1_initial), Step(2, "notifications", _v2_notifications),
+         Step(3, "relay cursors", _v3_relay_cursors))

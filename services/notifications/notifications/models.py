@@ -97,4 +97,15 @@ class Webhook(BaseModel):
     created_at = DateTimeField()
 
 
-MODELS = (Tenant, OutcomeSeen, Notification, Affected, Webhook)
+class RelayCursor(BaseModel):
+    """How far this service has read each tenant's outbox in the directory (`after` of the next read)."""
+
+    tenant = CharField(primary_key=True, max_length=32)
+    after = BigIntegerField(default=0)
+    updated_at = DateTimeField()
+
+    class Meta:
+        table_name = "relay_cursors"
+
+
+MODELS = (Tenant, OutcomeSeen, Notification, Affected, Webhook, RelayCursor)

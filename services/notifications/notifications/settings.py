@@ -13,6 +13,10 @@ from shared.config import Settings, setting
 class NotificationsSettings(Settings):
     database_url: str = setting("DATABASE_URL", "sqlite:///var/notifications.db")
     token_service_url: str = setting("TOKEN_SERVICE_URL", "http://127.0.0.1:8001")
+    # The directory's outbox of sync outcomes, read by the relay (relay.py).
+    directory_url: str = setting("DIRECTORY_URL", "http://127.0.0.1:8002")
+    # How often each worker reads the outbox; 0 turns the background relay off.
+    relay_seconds: float = setting("RELAY_SECONDS", 5.0)
     public_base_url: str = setting("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
     # R-NOT-1: Entra cycles run about every 40 minutes; silence longer than this is "unreachable".
     silence_threshold_seconds: float = setting("ENTRA_SILENCE_THRESHOLD_SECONDS", 7200.0)

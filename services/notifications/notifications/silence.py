@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +16,7 @@ from shared.errors import ServiceUnavailable
 from shared.schemas.notifications import ActivitySchema
 
 from . import feed, rules
-from .models import Notification, db
+from .models import Notification
 
 log = logging.getLogger(__name__)
 CAUSE_KEY = "entra"
@@ -74,45 +72,3 @@ def check_silence(token_service: Any, now: dt.datetime, threshold: dt.timedelta)
         if row is not None:
             report.resolved.append(row)
     return report
-
-
-class SilenceWatcher:
-    """A daemon thread running `check` every `interval` seconds; started lazily (after gunicorn forks)."""
-
-    def __init__(self, check: Callable[[], Any], interval: float) -> None:
-        self.check = check
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        if self.interval <= 0:
-            return
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._stop.clear()
-                self._thread = threading.Thread(target=self._run, name="silence-watcher", daemon=True)
-                self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                db.connect(reuse_if_open=True)
-                self.check()
-            except ServiceUnavailable as exc:
-                log.warning("silence check skipped: %s", exc)
-            except Exception:
-                log.exception("silence check failed")
-            finally:
-                if not db.is_closed():
-                    db.close()

@@ -49,7 +49,7 @@ def fresh_url(tmp_path: Path, postgres_database: str | None, name: str) -> str:
 @pytest.fixture
 def env(tmp_path: Path, postgres_database: str | None) -> dict[str, str]:
     return local_env(tmp_path, DATABASE_URL=fresh_url(tmp_path, postgres_database, "notifications"),
-                     SILENCE_CHECK_SECONDS="0")
+                     SILENCE_CHECK_SECONDS="0", RELAY_SECONDS="0")
 
 
 @pytest.fixture
@@ -83,6 +83,7 @@ def make_app(env: dict[str, str], token_app: Flask) -> Iterator[Callable[..., Fl
     yield make
     for app in apps:
         app.extensions["silence_watcher"].stop()
+        app.extensions["relay_worker"].stop()
         app.extensions["webhooks"].stop()
     close_all = getattr(db.obj, "close_all", None)
     if close_all is not None:

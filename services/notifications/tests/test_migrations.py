@@ -1,4 +1,4 @@
-"""Migration v2 upgrades a v1 notifications database in place: tenants stay, the new tables arrive."""
+"""Migrations upgrade a v1 notifications database in place: tenants stay, the new tables arrive."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from shared.db import connect_url
 from shared.migrations import applied_versions, migrate
 
 
-def test_v2_upgrades_a_v1_database(env: dict[str, str]) -> None:
+def test_every_later_step_upgrades_a_v1_database(env: dict[str, str]) -> None:
     database = connect_url(env["DATABASE_URL"])
     try:
         assert migrate(database, STEPS, target=1) == [1]
         with database.bind_ctx([Tenant]):
             Tenant.create(id="acme", created_at=dt.datetime(2026, 1, 1))
-        assert migrate(database, STEPS) == [2]
-        assert applied_versions(database) == [1, 2]
+        later = [step.version for step in STEPS[1:]]
+        assert migrate(database, STEPS) == later
+        assert applied_versions(database) == [1, *later]
         assert {m._meta.table_name for m in MODELS} <= set(database.get_tables())
         with database.bind_ctx([Tenant]):
             assert [t.id for t in Tenant.select()] == ["acme"]

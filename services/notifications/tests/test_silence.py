@@ -13,7 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from notifications import rules
-from notifications.silence import SilenceWatcher, unreachable
+from notifications.silence import unreachable
+from notifications.worker import Periodic
 from token_service.models import Token
 
 from .conftest import listing
@@ -97,7 +98,7 @@ def test_removing_the_tokens_resolves_it(app: Flask, client: FlaskClient, admin:
 
 def test_the_watcher_runs_in_the_background_and_stops() -> None:
     ran = threading.Event()
-    watcher = SilenceWatcher(ran.set, 0.01)
+    watcher = Periodic("test", ran.set, 0.01)
     watcher.start()
     assert ran.wait(5)
     watcher.stop()

@@ -25,6 +25,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         PUBLIC_BASE_URL=settings.public_base_url,
         TOKEN_ISSUER=settings.issuer,
         TOKEN_STATE_CACHE_SECONDS=settings.state_cache_seconds,
+        LAST_USED_RESOLUTION_SECONDS=settings.last_used_resolution_seconds,
     )
     app.extensions["settings"] = settings
     app.extensions["signing_keys"] = SigningKeys(

@@ -22,6 +22,9 @@ class TokenSettings(Settings):
     public_base_url: str = setting("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
     # How long the SCIM API may trust an introspection answer: the revocation bound (R-TOK-5).
     state_cache_seconds: float = setting("TOKEN_STATE_CACHE_SECONDS", 5.0)
+    # last_used_at is written at most this often per token: it bounds the writes introspection causes,
+    # and is the precision of "Entra last called" (R-NOT-1), far below its 2-hour threshold.
+    last_used_resolution_seconds: float = setting("LAST_USED_RESOLUTION_SECONDS", 60.0)
 
     def signing_key(self) -> bytes:
         if self.signing_key_pem:

@@ -202,15 +202,15 @@ def remove_token(admin: Admin, tenant_id: str, token_id: str) -> None:
         audit(tenant_id, admin, "token.remove", token_id, slot=token.slot)
 
 
-def introspect(token_hash: str) -> tuple[bool, Token | None]:
-    """Is the token with this hash usable now? Tracks last_used_at at a one-minute resolution."""
+def introspect(token_hash: str, resolution: dt.timedelta = LAST_USED_RESOLUTION) -> tuple[bool, Token | None]:
+    """Is the token with this hash usable now? Tracks last_used_at to `resolution` (a minute by default)."""
     token = Token.get_or_none(Token.secret_hash == token_hash)
     if token is None:
         return False, None
     now = utcnow()
     if token.state != ACTIVE or (token.expires_at is not None and token.expires_at <= now):
         return False, token
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+    if token.last_used_at is None or now - token.last_used_at >= resolution:
         Token.update(last_used_at=now).where(Token.id == token.id).execute()
         token.last_used_at = now
     return True, token

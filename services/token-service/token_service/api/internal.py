@@ -3,6 +3,7 @@ required), and the JWKS."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -32,7 +33,8 @@ def introspect() -> Any:
     except ValidationError as exc:
         raise Problem(400, "Send {'token_hash': <sha256 hex of the token>}.", code="invalid", errors=exc.messages) \
             from None
-    active, token = tokens.introspect(body["token_hash"])
+    resolution = dt.timedelta(seconds=current_app.config["LAST_USED_RESOLUTION_SECONDS"])
+    active, token = tokens.introspect(body["token_hash"], resolution)
     state = {
         "active": active,
         "tenant": token.tenant_id if token else None,
