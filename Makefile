@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := shared services/token-service services/directory services/notifications services/scim-api
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint bench install clean
+.PHONY: run test test-sqlite test-postgres lint bench install clean browser
 
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,10 +21,13 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test-sqlite: $(STAMP)
+browser:
+	scripts/ensure-chromium
+
+test-sqlite: $(STAMP) browser
 	$(BIN)/python -m pytest
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) browser
 	scripts/with-postgres $(BIN)/python -m pytest
 
 # The whole suite: lint, then every test on SQLite, then again on a throwaway PostgreSQL.
