@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from flask import Flask
@@ -12,6 +13,7 @@ from shared.app import install_common
 from shared.http import ServiceClient
 from shared.migrations import open_database
 
+from .mail import sender_from_env
 from .migrations import STEPS
 from .models import db
 from .settings import DirectorySettings
@@ -22,6 +24,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     settings = DirectorySettings.from_env(config)
     app = Flask(__name__)
     app.extensions["settings"] = settings
+    # R-DIR-12 invitations: SMTP when SMTP_HOST is set, else a local outbox file (directory.mail).
+    app.extensions["mail_sender"] = sender_from_env(os.environ if config is None else config)
     open_database(db, settings.database_url, STEPS)
     token_service = ServiceClient(settings.token_service_url, settings.internal_api_key,
                                   timeout=settings.internal_timeout_seconds)
@@ -34,4 +38,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     api.register_blueprint(admin_bp)
     app.register_blueprint(internal_bp)
     install_common(app, settings, service="directory", db=db)
+    from .cli import register
+
+    register(app)
     return app

@@ -145,17 +145,24 @@ def list_custom_attributes(tenant: str) -> list[dict[str, Any]]:
 
 def add_custom_attribute(tenant: str, name: str, kind: str, actor: Actor) -> dict[str, Any]:
     """R-DIR-11: an admin adds one by name; values for it are stored from the next sync on."""
-    define_custom_attribute(tenant, name, kind)
+    with db.atomic():
+        define_custom_attribute(tenant, name, kind)
+        audit.record(tenant, utcnow(), actor, [audit.event(
+            "custom_attribute.added", audit.TENANT, tenant, {name: {"before": None, "after": kind}})])
     return next(a for a in list_custom_attributes(tenant) if a["name"] == name)
 
 
 def delete_custom_attribute(tenant: str, name: str, actor: Actor) -> None:
     """R-DIR-11: IdP attributes allow only Delete. Stored values stay in users' data but are no longer
     shown or synced, since only defined custom attributes are read."""
-    deleted = (CustomAttribute.delete()
-               .where(CustomAttribute.tenant == tenant, CustomAttribute.name_key == name.lower()).execute())
-    if not deleted:
-        raise Problem(404, f"There is no custom attribute '{name[:64]}'.", code="not_found")
+    with db.atomic():
+        row = (CustomAttribute.select()
+               .where(CustomAttribute.tenant == tenant, CustomAttribute.name_key == name.lower()).first())
+        if row is None:
+            raise Problem(404, f"There is no custom attribute '{name[:64]}'.", code="not_found")
+        row.delete_instance()
+        audit.record(tenant, utcnow(), actor, [audit.event(
+            "custom_attribute.deleted", audit.TENANT, tenant, {row.name: {"before": row.type, "after": None}})])
 
 
 def resolve_for_user(tenant: str, user_id: str, template: str) -> str:

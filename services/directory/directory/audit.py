@@ -11,7 +11,7 @@ from peewee import SQL, chunked
 
 from .models import AuditEvent
 
-USER, GROUP = "user", "group"
+USER, GROUP, TENANT = "user", "group", "tenant"
 _CHUNK = 2000
 
 

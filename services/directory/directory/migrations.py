@@ -145,8 +145,57 @@ def _v3_audit_outcomes(db: peewee.Database) -> None:
     create_frozen(db, AuditEvent, SyncOutcome)
 
 
+def _v4_settings_invitations_apple_id(db: peewee.Database) -> None:
+    # Frozen copies of the v4 tables (R-DIR-12). Existing users get no Managed Apple ID (NULL): IDs are
+    # derived on their next write once an admin turns the setting on.
+    class Tenant(Model):
+        id = CharField(primary_key=True, max_length=32)
+        created_at = DateTimeField()
+
+    class User(Model):
+        id = CharField(primary_key=True, max_length=32)
+
+        class Meta:
+            table_name = "users"
+
+    class TenantSettings(Model):
+        tenant = ForeignKeyField(Tenant, column_name="tenant_id", primary_key=True, on_delete="CASCADE")
+        auto_invite = BooleanField(default=False)
+        apple_id = JSONField(default=dict)
+        updated_at = DateTimeField()
+        updated_by = CharField(max_length=128)
+
+        class Meta:
+            table_name = "tenant_settings"
+
+    class Invitation(Model):
+        id = BigAutoField()
+        tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+        user = ForeignKeyField(User, column_name="user_id", on_delete="CASCADE", index=False)
+        email = TextField()
+        created = DateTimeField()
+        sent_at = DateTimeField(null=True)
+        attempts = IntegerField(default=0)
+        last_error = TextField(null=True)
+        next_attempt_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "invitations"
+            indexes = (
+                (("user", "tenant"), True),
+                (("tenant", "sent_at", "id"), False),
+            )
+
+    # ADD COLUMN of a nullable column without a default: no table rewrite on either engine.
+    db.execute_sql('ALTER TABLE "users" ADD COLUMN "managed_apple_id" TEXT')
+    db.execute_sql('CREATE UNIQUE INDEX "users_tenant_id_managed_apple_id" '
+                   'ON "users" ("tenant_id", "managed_apple_id")')
+    create_frozen(db, TenantSettings, Invitation)
+
+
 STEPS = (
     Step(1, "initial", _v1_initial),
     Step(2, "users, groups, memberships, custom attributes", _v2_users_groups),
     Step(3, "audit events and sync outcomes", _v3_audit_outcomes),
+    Step(4, "tenant settings, invitations, managed apple id", _v4_settings_invitations_apple_id),
 )

@@ -59,6 +59,9 @@ class User(BaseModel):
     version = IntegerField(default=1)
     # peewee's JSONField is TEXT on SQLite and JSONB on PostgreSQL: filters use ->> / #>> in SQL.
     data = JSONField(default=dict)
+    # R-DIR-12: a column, not `data`, so that the unique index below makes the database refuse a second
+    # holder even when two writers derive the same ID at once (NULLs never collide, on either engine).
+    managed_apple_id = TextField(null=True)
 
     class Meta:
         table_name = "users"
@@ -67,6 +70,7 @@ class User(BaseModel):
             (("tenant", "external_id"), False),
             (("tenant", "created"), False),
             (("tenant", "last_modified"), False),
+            (("tenant", "managed_apple_id"), True),
         )
 
 
@@ -163,4 +167,41 @@ class SyncOutcome(BaseModel):
         indexes = ((("tenant", "id"), False),)
 
 
-MODELS = (Tenant, User, Group, Membership, CustomAttribute, AuditEvent, SyncOutcome)
+class TenantSettings(BaseModel):
+    """R-DIR-12: the tenant's settings; no row means the defaults (no auto-invite, Managed Apple ID off)."""
+
+    tenant = ForeignKeyField(Tenant, column_name="tenant_id", primary_key=True, on_delete="CASCADE")
+    auto_invite = BooleanField(default=False)
+    apple_id = JSONField(default=dict)  # apple_id.AppleIdSettings.as_dict()
+    updated_at = DateTimeField()
+    updated_by = CharField(max_length=128)
+
+    class Meta:
+        table_name = "tenant_settings"
+
+
+class Invitation(BaseModel):
+    """R-DIR-12: the invitation of one user, recorded once (unique per user) in the write that created the
+    user, sent after commit; `next_attempt_at` is both the claim of a sender and the retry back-off."""
+
+    id = BigAutoField()
+    tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+    user = ForeignKeyField(User, column_name="user_id", on_delete="CASCADE", index=False)
+    email = TextField()
+    created = DateTimeField()
+    sent_at = DateTimeField(null=True)
+    attempts = IntegerField(default=0)
+    last_error = TextField(null=True)
+    next_attempt_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "invitations"
+        indexes = (
+            # Once per user, ever. user_id first: it also serves the ON DELETE CASCADE from users (a user id
+            # is one tenant's, so (user, tenant) is as unique as (tenant, user)).
+            (("user", "tenant"), True),
+            (("tenant", "sent_at", "id"), False),  # the unsent ones of a tenant, oldest first
+        )
+
+
+MODELS = (Tenant, User, Group, Membership, CustomAttribute, AuditEvent, SyncOutcome, TenantSettings, Invitation)

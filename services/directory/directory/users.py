@@ -11,7 +11,7 @@ import peewee
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
-from . import audit, outcomes, rules
+from . import audit, invitations, managed_apple_ids, outcomes, rules, tenant_settings
 from .audit import SCIM, Actor
 from .models import Group, Membership, User, db, locked
 from .tenants import custom_attribute_names, ensure_tenant
@@ -80,6 +80,8 @@ def view(user: User, groups: Sequence[Mapping[str, Any]] = (), dropped: Sequence
     if user.display_name is not None:
         out["displayName"] = user.display_name
     out.update(user.data or {})
+    if user.managed_apple_id is not None:
+        out["managedAppleId"] = user.managed_apple_id  # R-DIR-12, read-only
     out.update(source=user.source, groups=list(groups), created=user.created, lastModified=user.last_modified,
                version=user.version)
     if dropped is not None:
@@ -145,11 +147,25 @@ def create_user(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> d
                 row.deleted_at, row.source = None, "scim"
                 groups = groups_of([row.id])[row.id]
                 events = [_revived(row, before, source)]
+            dropped = [*dropped, *_imported(tenant, row, events[0], now)]
             _record(tenant, now, actor, "POST /Users", row, events, dropped)
     except peewee.IntegrityError:
         # A concurrent create of the same userName (any case) won the unique (tenant, user_name_key) index.
         raise _taken(write["userName"]) from None
     return view(row, groups, dropped)
+
+
+def _imported(tenant: str, row: User, event: dict[str, Any], now: Any) -> list[dict[str, Any]]:
+    """R-DIR-12 for a user created (or revived, or taken over) from Entra, inside its transaction: its
+    Managed Apple ID (a conflict comes back as dropped) and, with auto-invite on, its invitation, recorded
+    once per user and sent after commit (invitations.deliver_invitations)."""
+    settings = tenant_settings.load(tenant)
+    shape = _write_shape(row)
+    changes, dropped = managed_apple_ids.assign(row, shape, settings.apple_id)
+    event["changes"].update(changes)
+    if settings.auto_invite and row.active:
+        invitations.record(tenant, row.id, shape, now)
+    return dropped
 
 
 def _revived(row: User, before: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -175,12 +191,18 @@ def replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: 
             _check(merged)  # R-DIR-1 and R-DIR-2 hold for the result, not only for what was sent
             columns = _columns(merged)
             now = utcnow()
-            events: list[dict[str, Any]] = []
-            if any(getattr(row, name) != value for name, value in columns.items()):
-                before = _write_shape(row)
+            before = _write_shape(row)
+            changed = any(getattr(row, name) != value for name, value in columns.items())
+            if changed:
                 User.update(last_modified=now, version=User.version + 1, **columns).where(User.id == row.id).execute()
                 _apply(row, columns, now)
-                events = _update_events(row.id, audit.diff(before, _write_shape(row)))
+            # R-DIR-12: the Managed Apple ID follows the stored user; a conflict is dropped, not overwritten.
+            apple, conflicts = managed_apple_ids.assign(row, _write_shape(row), tenant_settings.load(tenant).apple_id)
+            dropped = [*dropped, *conflicts]
+            if apple and not changed:  # the ID alone changed: still a change of the user (version, log)
+                User.update(last_modified=now, version=User.version + 1).where(User.id == row.id).execute()
+                _apply(row, {}, now)
+            events = _update_events(row.id, {**audit.diff(before, _write_shape(row)), **apple})
             _record(tenant, now, actor, "PUT /Users", row, events, dropped)
     except peewee.IntegrityError:
         raise _taken(write["userName"]) from None

@@ -42,8 +42,10 @@ class Api:
 
     def __call__(self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None,
                  **kwargs: Any) -> Any:
-        return self.client.open(f"/internal/v1/tenants/{self.tenant}{path}", method=method, json=json,
-                                headers={INTERNAL_KEY_HEADER: self.key, **(headers or {})}, **kwargs)
+        resp = self.client.open(f"/internal/v1/tenants/{self.tenant}{path}", method=method, json=json,
+                                headers={INTERNAL_KEY_HEADER: self.key, **(headers or {})}, buffered=True, **kwargs)
+        resp.close()  # as a WSGI server does once the answer is sent: runs the view's call_on_close work
+        return resp
 
     def for_tenant(self, tenant: str) -> Api:
         return Api(self.client, self.key, tenant)

@@ -199,3 +199,30 @@ def test_users_from_other_sources_are_added_then_found_and_removed_after_a_migra
         "removed": 1}
     kinds = [(e["kind"], e["subjectId"]) for e in admin("GET", "/audit?kind=user.deleted").get_json()["items"]]
     assert ("user.deleted", ldap["id"]) in kinds
+
+
+def test_settings_are_read_and_written_and_the_change_is_logged_R_DIR_12(admin: Any, api: Api,
+                                                                        tenant_key: str) -> None:
+    assert admin("GET", "/settings").get_json() == {
+        "auto_invite": False, "apple_id": {"enabled": False, "source": "email", "custom_attribute": None,
+                                           "appleid_subdomain": False}, "updated_at": None, "updated_by": None}
+    saved = admin("PUT", "/settings", {"auto_invite": True, "apple_id": {"enabled": True, "appleid_subdomain": True}},
+                  key=tenant_key)
+    assert saved.status_code == 200 and saved.get_json()["auto_invite"] is True
+    user = api("POST", "/users", user_body("ann@example.com")).get_json()
+    assert user["managedAppleId"] == "ann@appleid.example.com"
+    bad = admin("PUT", "/settings", {"apple_id": {"enabled": True, "source": "custom", "custom_attribute": "nope"}})
+    assert bad.status_code == 400 and "nope" in bad.get_json()["detail"]
+    assert admin("PUT", "/settings", {"auto_invite": "sometimes"}).status_code == 422
+    event = admin("GET", "/audit?kind=settings.updated").get_json()["items"][0]
+    assert event["subjectType"] == "tenant" and event["actor"].startswith("admin:admin-key:")
+    assert event["changes"]["auto_invite"] == {"before": False, "after": True}
+
+
+def test_custom_attribute_changes_are_admin_actions_in_the_audit_log_R_DIR_13(admin: Any) -> None:
+    admin("POST", "/custom-attributes", {"name": "custAttr1"})
+    admin("DELETE", "/custom-attributes/custAttr1")
+    events = admin("GET", "/audit").get_json()["items"]
+    assert [(e["kind"], e["subjectType"], e["changes"]) for e in events] == [
+        ("custom_attribute.deleted", "tenant", {"custAttr1": {"before": "idp", "after": None}}),
+        ("custom_attribute.added", "tenant", {"custAttr1": {"before": None, "after": "idp"}})]

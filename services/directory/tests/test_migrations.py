@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from directory import create_app, tenant_settings
+from directory.audit import Actor
 from directory.migrations import STEPS
-from directory.models import MODELS
+from directory.models import MODELS, AuditEvent, Invitation, Tenant, TenantSettings, User, db
 from shared.db import connect_url
+from shared.http import INTERNAL_KEY_HEADER
 from shared.migrations import applied_versions, migrate
-from shared.testing import fresh_database_url
+from shared.schemas.common import utcnow
+from shared.testing import fresh_database_url, local_env
 
 
 def shape(db, table: str) -> tuple[set, set]:
@@ -33,3 +39,57 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
     finally:
         migrated.close()
         declared.close()
+
+
+@pytest.mark.parametrize("populated", [False, True], ids=["empty", "populated"])
+def test_the_migration_from_v3_adds_settings_invitations_and_the_apple_id_column_R_DIR_12(
+        tmp_path: Path, populated: bool) -> None:
+    url = fresh_database_url(tmp_path, "upgrade4")
+    old = connect_url(url)
+    try:
+        assert migrate(old, STEPS, target=3) == [1, 2, 3]
+        assert "tenant_settings" not in old.get_tables() and "invitations" not in old.get_tables()
+        assert "managed_apple_id" not in {c.name for c in old.get_columns("users")}
+        if populated:
+            now = utcnow()
+            with old.bind_ctx([Tenant, User, AuditEvent]):
+                Tenant.create(id="acme", created_at=now)
+                User.insert(id="u" * 32, tenant="acme", user_name="Ann@example.com", user_name_key="ann@example.com",
+                            active=True, source="scim", created=now, last_modified=now, version=1,
+                            data={"emails": [{"value": "ann@example.com", "primary": True}]}).execute()
+                User.insert(id="v" * 32, tenant="acme", user_name="Bob@example.com", user_name_key="bob@example.com",
+                            active=True, source="scim", created=now, last_modified=now, version=1,
+                            data={"emails": [{"value": "ann@example.com"}]}).execute()
+                AuditEvent.create(tenant="acme", time=now, actor="scim", source="scim", kind="user.created",
+                                  subject_type="user", subject_id="u" * 32)
+    finally:
+        old.close()
+        getattr(old, "close_all", lambda: None)()
+
+    env = local_env(tmp_path, DATABASE_URL=url)
+    app = create_app(env)  # start-up applies step 4
+    try:
+        assert applied_versions(db.obj) == [step.version for step in STEPS]
+        assert TenantSettings.select().count() == 0 and Invitation.select().count() == 0
+        assert tenant_settings.get_settings("acme")["apple_id"]["enabled"] is False  # defaults
+        client, headers = app.test_client(), {INTERNAL_KEY_HEADER: env["INTERNAL_API_KEY"]}
+        if populated:
+            assert User.select().where(User.managed_apple_id.is_null(False)).count() == 0  # no backfill
+            assert AuditEvent.select().count() == 1
+            tenant_settings.put_settings("acme", {"apple_id": {"enabled": True}}, Actor("admin:k", "admin"))
+            for uid, name in (("u" * 32, "Ann@example.com"), ("v" * 32, "Bob@example.com")):
+                body = {"userName": name, "emails": [{"value": "ann@example.com", "primary": True}],
+                        "name": {"givenName": "A", "familyName": "B"}}
+                assert client.put(f"/internal/v1/tenants/acme/users/{uid}", json=body,
+                                  headers=headers).status_code == 200
+            # The unique index the step created holds for the old rows too.
+            assert User.get_by_id("u" * 32).managed_apple_id == "ann@example.com"
+            assert User.get_by_id("v" * 32).managed_apple_id is None
+        else:
+            body = {"userName": "ann@example.com", "emails": [{"value": "ann@example.com", "primary": True}],
+                    "name": {"givenName": "Ann", "familyName": "Example"}}
+            assert client.post("/internal/v1/tenants/acme/users", json=body, headers=headers).status_code == 201
+    finally:
+        if not db.is_closed():
+            db.close()
+        getattr(db.obj, "close_all", lambda: None)()

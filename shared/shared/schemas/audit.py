@@ -10,6 +10,8 @@ from .users import Strict
 EVENT_KINDS = (
     "user.created", "user.updated", "user.disabled", "user.enabled", "user.deleted", "user.takeover",
     "group.created", "group.updated", "group.deleted", "membership.added", "membership.removed",
+    "settings.updated",  # R-DIR-12: subject type "tenant", subject id the tenant id
+    "custom_attribute.added", "custom_attribute.deleted",  # R-DIR-11: subject type "tenant" too
 )
 SOURCES = ("scim", "admin", "migration")
 MAX_AUDIT_PAGE = 200
@@ -24,7 +26,7 @@ class AuditEventSchema(Strict):
     actor = fields.String(required=True, metadata={"description": "scim, scim:<token id>, admin:<key id>"})
     source = fields.String(required=True, validate=validate.OneOf(SOURCES))
     kind = fields.String(required=True, validate=validate.OneOf(EVENT_KINDS))
-    subjectType = fields.String(required=True, validate=validate.OneOf(["user", "group"]))
+    subjectType = fields.String(required=True, validate=validate.OneOf(["user", "group", "tenant"]))
     subjectId = fields.String(required=True)
     memberId = fields.String(load_default=None, allow_none=True,
                              metadata={"description": "membership events: the user added or removed"})

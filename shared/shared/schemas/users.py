@@ -116,3 +116,6 @@ class UserSchema(UserWriteSchema):
     created = UtcDateTime(required=True)
     lastModified = UtcDateTime(required=True)
     version = fields.Integer(required=True)
+    managedAppleId = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "R-DIR-12: derived by the directory when the tenant turned Managed Apple ID on; "
+                       "never written by a client"})

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from shared.admin_auth import admin_before_request
 from shared.schemas.audit import AuditPageSchema, AuditQuerySchema
 
-from .. import admin, audit
+from .. import admin, audit, tenant_settings
 from ..audit import Actor
 from ..tenants import check_tenant_id
 from . import admin_schemas as s
@@ -137,3 +137,16 @@ class CustomAttributes(MethodView):
 @blp.response(204)
 def delete_custom_attribute(tenant: str, name: str) -> None:
     admin.delete_custom_attribute(tenant, name, _actor())
+
+
+@blp.route("/settings")
+class Settings(MethodView):
+    @blp.response(200, s.SettingsSchema)
+    def get(self, tenant: str) -> dict[str, Any]:
+        """R-DIR-12: auto-invite and Managed Apple ID (all off until saved)."""
+        return tenant_settings.get_settings(tenant)
+
+    @blp.arguments(s.SettingsSchema)
+    @blp.response(200, s.SettingsSchema)
+    def put(self, body: dict[str, Any], tenant: str) -> dict[str, Any]:
+        return tenant_settings.put_settings(tenant, body, _actor())

@@ -111,3 +111,22 @@ class LeftoverPageSchema(Schema):
 
 class RemovedSchema(Schema):
     removed = fields.Integer()
+
+
+class AppleIdSettingsSchema(Schema):
+    enabled = fields.Boolean(load_default=False)
+    source = fields.String(load_default="email", validate=validate.OneOf(["email", "custom"]),
+                           metadata={"description": "the user's email address, or a custom attribute"})
+    custom_attribute = fields.String(load_default=None, allow_none=True,
+                                     metadata={"description": "with source custom: an attribute holding an email"})
+    appleid_subdomain = fields.Boolean(load_default=False,
+                                       metadata={"description": "ann@example.com → ann@appleid.example.com"})
+
+
+class SettingsSchema(Schema):
+    """R-DIR-12: "Automatically invite users imported from Entra ID" and "Managed Apple ID"."""
+
+    auto_invite = fields.Boolean(load_default=False)
+    apple_id = fields.Nested(AppleIdSettingsSchema, load_default=dict)
+    updated_at = UtcDateTime(dump_only=True, allow_none=True)
+    updated_by = fields.String(dump_only=True, allow_none=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, make_response, request
 from marshmallow import Schema, ValidationError
 
 from shared.app import require_internal
@@ -20,9 +21,11 @@ from shared.schemas.outcomes import OutcomePageSchema, OutcomeQuerySchema
 from shared.schemas.queries import PageSchema, SearchSchema
 from shared.schemas.users import UserSchema, UserWriteSchema
 
-from .. import audit, groups, outcomes, queries, users
+from .. import audit, groups, invitations, outcomes, queries, users
+from ..models import db
 from ..tenants import check_tenant_id, custom_attribute_names
 
+log = logging.getLogger(__name__)
 bp = Blueprint("internal", __name__, url_prefix="/internal/v1/tenants/<tenant>")
 
 _user_write, _user = UserWriteSchema(), UserSchema()
@@ -137,7 +140,23 @@ def _no_content() -> Response:
 @internal
 @sync_write("POST /Users")
 def create_user(tenant: str) -> Any:
-    return jsonify(_user.dump(users.create_user(tenant, _body(_user_write), _actor()))), 201
+    user = users.create_user(tenant, _body(_user_write), _actor())
+    response = make_response(jsonify(_user.dump(user)), 201)
+    # After the answer has gone: an SMTP server's delay must not count against Entra's 60 s.
+    response.call_on_close(functools.partial(
+        _send_invitation, tenant, user["id"], current_app.extensions["mail_sender"],
+        current_app.extensions["settings"].invitation_register_url or None))
+    return response
+
+
+def _send_invitation(tenant: str, user_id: str, sender: Any, register_url: str | None) -> None:
+    """R-DIR-12: the invitation the create recorded (if any) goes out after commit; a failure never fails the
+    write: it stays unsent for `flask --app directory send-invitations`."""
+    try:
+        with db.connection_context():
+            invitations.deliver_invitations(tenant, sender, user_id=user_id, register_url=register_url)
+    except Exception:
+        log.exception("sending the invitation of user %s of tenant %s failed", user_id, tenant)
 
 
 @bp.get("/users/<user_id>")
