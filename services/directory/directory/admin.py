@@ -10,7 +10,7 @@ from typing import Any
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
-from . import audit, groups, users
+from . import audit, groups, memberships, users
 from .audit import Actor
 from .models import CustomAttribute, Group, User, db, locked
 from .rules import fold
@@ -135,7 +135,11 @@ def remove_leftovers(tenant: str, kind: str, *, since: dt.datetime, actor: Actor
 
 
 def get_group(tenant: str, group_id: str) -> dict[str, Any]:
-    return groups.get_group(tenant, group_id, members=True)
+    """One group of any source, with its members."""
+    row = Group.select().where(Group.tenant == tenant, Group.id == group_id).first()
+    if row is None:
+        raise Problem(404, f"There is no group '{group_id[:64]}' in this tenant.", code="not_found")
+    return {**groups.view(row, memberships.members_of([row.id])[row.id]), "source": row.source}
 
 
 def list_custom_attributes(tenant: str) -> list[dict[str, Any]]:

@@ -28,7 +28,8 @@ def _taken(display_name: str) -> Problem:
 
 
 def _get(tenant: str, group_id: str, *, lock: bool = False) -> Group:
-    query = Group.select().where(Group.id == group_id, Group.tenant == tenant)
+    """A group as SCIM sees it: one of its own source (R-DIR-9)."""
+    query = Group.select().where(Group.id == group_id, Group.tenant == tenant, Group.source == "scim")
     group = (locked(query) if lock else query).first()
     if group is None:
         raise not_found(group_id)

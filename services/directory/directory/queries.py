@@ -226,10 +226,15 @@ def _lookup_column(compiler: Compiler, flt: Any) -> Node | None:
     return None
 
 
+SCIM_SOURCE = "scim"
+
+
 def user_query(tenant: str, search: Mapping[str, Any]) -> ModelSelect:
     """The select of one page of users (also what the index tests EXPLAIN)."""
     compiler = Compiler("user", functools.cache(lambda: custom_attribute_names(tenant)))
-    where = (User.tenant == tenant) & User.deleted_at.is_null()  # deleted from Entra: invisible (R-DIR-4)
+    # Deleted from Entra: invisible (R-DIR-4). Local and LDAP users are not SCIM's until Entra's POST of the
+    # same userName takes them over (R-DIR-8), so SCIM sees provisioned users only.
+    where = (User.tenant == tenant) & User.deleted_at.is_null() & (User.source == SCIM_SOURCE)
     if search.get("filter") is not None:
         where &= compiler.compile(validated(search["filter"]))
     default = _lookup_column(compiler, search.get("filter")) or User.user_name_key
@@ -239,7 +244,8 @@ def user_query(tenant: str, search: Mapping[str, Any]) -> ModelSelect:
 
 def group_query(tenant: str, search: Mapping[str, Any]) -> ModelSelect:
     compiler = Compiler("group")
-    where = Group.tenant == tenant
+    # Groups of other sources stay out of SCIM: a POST of the same name is a 409 (R-DIR-9).
+    where = (Group.tenant == tenant) & (Group.source == SCIM_SOURCE)
     if search.get("filter") is not None:
         where &= compiler.compile(validated(search["filter"]))
     default = _lookup_column(compiler, search.get("filter")) or Group.display_name_key

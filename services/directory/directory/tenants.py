@@ -50,3 +50,11 @@ def custom_attribute_names(tenant: str) -> dict[str, str]:
     query = (CustomAttribute.select(CustomAttribute.name).where(CustomAttribute.tenant == tenant)
              .order_by(CustomAttribute.name_key))
     return {name.lower(): name for (name,) in query.tuples()}
+
+
+def ldap_attribute_names(tenant: str) -> set[str]:
+    """The tenant's LDAP-typed custom attributes (as defined): SCIM never writes them (seed 001, LDAP
+    migration notes), and their values stay what LDAP left after a takeover."""
+    query = (CustomAttribute.select(CustomAttribute.name)
+             .where(CustomAttribute.tenant == tenant, CustomAttribute.type == "ldap"))
+    return {name for (name,) in query.tuples()}

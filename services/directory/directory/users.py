@@ -14,7 +14,7 @@ from shared.schemas.common import utcnow
 from . import audit, invitations, managed_apple_ids, outcomes, rules, tenant_settings
 from .audit import SCIM, Actor
 from .models import Group, Membership, User, db, locked
-from .tenants import custom_attribute_names, ensure_tenant
+from .tenants import custom_attribute_names, ensure_tenant, ldap_attribute_names
 
 # Attributes kept in columns (indexed or always read); everything else lives in `data`.
 _COLUMNS = {"userName": "user_name", "externalId": "external_id", "displayName": "display_name"}
@@ -32,18 +32,38 @@ def _taken(user_name: str) -> Problem:
 
 
 def _live(tenant: str, user_id: str, *, lock: bool = False) -> User:
-    query = User.select().where(User.id == user_id, User.tenant == tenant, User.deleted_at.is_null())
+    """A user as SCIM sees it: provisioned (or taken over, R-DIR-8) and not deleted from Entra (R-DIR-4)."""
+    query = User.select().where(User.id == user_id, User.tenant == tenant, User.deleted_at.is_null(),
+                                User.source == "scim")
     user = (locked(query) if lock else query).first()
     if user is None:
         raise not_found(user_id)
     return user
 
 
-def _custom(tenant: str, write: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict]]:
+def _custom(tenant: str, write: Mapping[str, Any], *, sync: bool = True) -> tuple[dict[str, Any], list[dict]]:
+    """The custom values a write may store (R-DIR-11), and what it may not: undefined names, and for a sync
+    write the LDAP-typed ones, which SCIM does not update (seed 001, LDAP migration notes)."""
     custom = write.get("custom") or {}
     if not custom:
         return {}, []
-    return rules.split_custom(custom, custom_attribute_names(tenant))
+    defined = custom_attribute_names(tenant)
+    ldap = ldap_attribute_names(tenant) if sync else set()
+    writable = {key: name for key, name in defined.items() if name not in ldap}
+    kept, dropped = rules.split_custom(custom, writable)
+    for item in dropped:
+        name = defined.get(item["attribute"].rsplit(":", 1)[-1].lower())
+        if name in ldap:
+            item.update(reason="read_only", detail=f"The custom attribute '{name}' is an LDAP attribute: SCIM does "
+                        "not update it. Map the value to an IdP custom attribute instead.")
+    return kept, dropped
+
+
+def _with_ldap_values(tenant: str, stored: Mapping[str, Any], user: Mapping[str, Any]) -> dict[str, Any]:
+    """A sync write keeps the stored values of LDAP-typed custom attributes, whatever it sends."""
+    ldap = ldap_attribute_names(tenant)
+    kept = {k: v for k, v in (stored.get("custom") or {}).items() if k in ldap}
+    return {**user, "custom": {**(user.get("custom") or {}), **kept}} if kept else dict(user)
 
 
 def _columns(user: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,7 +150,7 @@ def create_user(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> d
             ensure_tenant(tenant, now)
             query = User.select().where(User.tenant == tenant, User.user_name_key == columns["user_name_key"])
             row = locked(query).first()
-            if row is not None and row.deleted_at is None:
+            if row is not None and row.deleted_at is None and row.source == "scim":
                 raise _taken(write["userName"])
             if row is None:
                 row = User(id=uuid.uuid4().hex, tenant=tenant, source="scim", created=now, last_modified=now,
@@ -138,8 +158,9 @@ def create_user(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> d
                 row.save(force_insert=True)
                 groups: list[dict[str, str]] = []
                 events = [audit.event("user.created", audit.USER, row.id, audit.diff({}, _write_shape(row)))]
-            else:
-                before, source = {**_write_shape(row), "deleted": True}, row.source
+            else:  # deleted from Entra, or a Local/LDAP user taken over (R-DIR-8)
+                before, source = {**_write_shape(row), "deleted": row.deleted_at is not None}, row.source
+                columns = _columns(_with_ldap_values(tenant, _write_shape(row), user))
                 # The row is locked (or the transaction holds SQLite's write lock): version is exact.
                 User.update(deleted_at=None, source="scim", last_modified=now, version=User.version + 1,
                             **columns).where(User.id == row.id).execute()
@@ -187,7 +208,8 @@ def replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: 
         with db.atomic():
             row = _live(tenant, user_id, lock=True)
             rules.check_version(row.version, if_match)
-            merged = rules.merge_replace(_write_shape(row), {**write, "custom": custom})
+            merged = _with_ldap_values(tenant, _write_shape(row),
+                                       rules.merge_replace(_write_shape(row), {**write, "custom": custom}))
             _check(merged)  # R-DIR-1 and R-DIR-2 hold for the result, not only for what was sent
             columns = _columns(merged)
             now = utcnow()
@@ -262,7 +284,7 @@ def create_from_source(tenant: str, write: Mapping[str, Any], source: str, actor
     no sync outcome; the R-DIR-1/2 rules are for provisioned users."""
     if rules.is_blank(write.get("userName")):
         raise rules.invalid("userName", "userName is blank.")
-    custom, _ = _custom(tenant, write)
+    custom, _ = _custom(tenant, write, sync=False)
     columns = _columns({**write, "custom": custom})
     now = utcnow()
     try:
