@@ -211,3 +211,19 @@ def test_concurrent_member_patches_on_one_group_lose_nothing(entra: Entra) -> No
             "compat-remove-member-default.json", uid))[0], users[:6]))
     assert removed == [200] * 6
     assert sorted(m["value"] for m in entra.call("GET", path)[1]["members"]) == sorted(users[6:])
+
+
+def test_one_identity_provider_per_tenant_both_tokens_write_one_directory_R_DIR_15(system: System) -> None:
+    """Seed 000: multiple IdPs are not supported. A tenant has one Target SCIM URL; its two tokens exist to
+    rotate one Entra app's secret, and whatever comes through either lands in the same directory: a
+    second Entra pushing the same user gets a 409, never a parallel copy."""
+    tenant = f"one-idp-{uuid.uuid4().hex[:8]}"
+    assert system.admin("POST", "/admin/v1/tenants", {"id": tenant}).status == 201
+    first, second = (system.admin("POST", f"/admin/v1/tenants/{tenant}/tokens", {}).json() for _ in range(2))
+    assert first["scim_url"] == second["scim_url"]
+    assert system.admin("POST", f"/admin/v1/tenants/{tenant}/tokens", {}).status == 409  # no third connection
+    user = body("tut-create-user.json")
+    user["userName"] = user["emails"][0]["value"] = "ann@contoso.com"
+    assert system.request("POST", first["scim_url"] + "/Users", json_body=user, token=first["token"]).status == 201
+    again = system.request("POST", second["scim_url"] + "/Users", json_body=user, token=second["token"])
+    assert again.status == 409 and again.json()["scimType"] == "uniqueness"
