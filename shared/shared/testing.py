@@ -45,6 +45,23 @@ def fresh_database_url(tmp_dir: Path, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + db_name
 
 
+def fresh_schema_url(tmp_dir: Path, session_database: str | None, name: str) -> str:
+    """An empty database for one test. On PostgreSQL, a new empty schema first on the search path of a
+    session database (`session_database`, from fresh_database_url once per session): as empty as a new
+    database, since the app migrates it from nothing, for ~1 ms instead of CREATE DATABASE's ~0.3 s."""
+    if session_database is None:
+        return fresh_database_url(tmp_dir, name)
+    import psycopg2
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn = psycopg2.connect(session_database)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA "{schema}"')
+    conn.close()
+    return f"{session_database}?options=-csearch_path%3D{schema}"
+
+
 def local_env(tmp_dir: Path, **overrides: str) -> dict[str, str]:
     """The environment `make run` would build, with secrets generated under tmp_dir."""
     return base_env(tmp_dir, overrides)
