@@ -30,8 +30,9 @@ class ServiceResponse:
 class ServiceClient:
     """One keep-alive pool per process and base URL; every call has a timeout.
 
-    Connect failures are retried for every method (nothing was sent); read failures only for
-    idempotent methods, so a POST is never applied twice by the client itself.
+    Connect failures are retried for every method (nothing was sent); a dropped keep-alive connection
+    only for idempotent methods, so a POST is never applied twice by the client itself; a read timeout
+    never, so a call takes at most one time limit.
     """
 
     def __init__(self, base_url: str, credential: str, *, timeout: float = 5.0, retries: int = 2) -> None:
@@ -71,22 +72,23 @@ class ServiceClient:
             body = json.dumps(json_body).encode()
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
-        retry = urllib3.Retry(
-            total=self.retries,
-            connect=self.retries,
-            read=self.retries if method.upper() in IDEMPOTENT else 0,
-            status=0,
-            redirect=0,
-            backoff_factor=0.05,
-            allowed_methods=IDEMPOTENT,
-            raise_on_status=False,
-        )
-        try:
-            resp = self.pool.request(
-                method, url, body=body, headers=all_headers, timeout=self.timeout, retries=retry
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise ServiceUnavailable(f"{self.base_url} did not answer: {type(exc).__name__}") from exc
+        # Connect failures are retried (nothing was sent). A read timeout is not: a call must end within
+        # one time limit (Entra retries a 503 itself), so only a pooled keep-alive connection that the
+        # other side had closed is sent again, once, and only for an idempotent call.
+        retry = urllib3.Retry(total=self.retries, connect=self.retries, read=0, status=0, redirect=0,
+                              backoff_factor=0.05, raise_on_status=False)
+        attempts = 2 if method.upper() in IDEMPOTENT else 1
+        for attempt in range(attempts):
+            try:
+                resp = self.pool.request(method, url, body=body, headers=all_headers, timeout=self.timeout,
+                                         retries=retry)
+                break
+            except urllib3.exceptions.MaxRetryError as exc:
+                if attempt + 1 < attempts and isinstance(exc.reason, urllib3.exceptions.ProtocolError):
+                    continue
+                raise ServiceUnavailable(f"{self.base_url} did not answer: {type(exc.reason).__name__}") from exc
+            except urllib3.exceptions.HTTPError as exc:
+                raise ServiceUnavailable(f"{self.base_url} did not answer: {type(exc).__name__}") from exc
         data: Any = None
         if resp.data:
             try:

@@ -46,14 +46,14 @@ class DirectoryClient:
         return self._call("POST", tenant, "/users", body=user)
 
     def get_user(self, tenant: str, user_id: str) -> dict[str, Any]:
-        return self._call("GET", tenant, f"/users/{_seg(user_id)}")
+        return self._call("GET", tenant, f"/users/{_id(user_id)}")
 
     def replace_user(self, tenant: str, user_id: str, user: dict[str, Any], if_match: int | None = None
                      ) -> dict[str, Any]:
-        return self._call("PUT", tenant, f"/users/{_seg(user_id)}", body=user, if_match=if_match)
+        return self._call("PUT", tenant, f"/users/{_id(user_id)}", body=user, if_match=if_match)
 
     def delete_user(self, tenant: str, user_id: str) -> None:
-        self._call("DELETE", tenant, f"/users/{_seg(user_id)}")
+        self._call("DELETE", tenant, f"/users/{_id(user_id)}")
 
     def search_users(self, tenant: str, search: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", tenant, "/users/search", body=search)
@@ -67,18 +67,18 @@ class DirectoryClient:
         params = {"members": "true" if members else "false"}
         if members_limit is not None:
             params["members_limit"] = str(members_limit)
-        return self._call("GET", tenant, f"/groups/{_seg(group_id)}", params=params)
+        return self._call("GET", tenant, f"/groups/{_id(group_id)}", params=params)
 
     def replace_group(self, tenant: str, group_id: str, group: dict[str, Any], if_match: int | None = None
                       ) -> dict[str, Any]:
-        return self._call("PUT", tenant, f"/groups/{_seg(group_id)}", body=group, if_match=if_match)
+        return self._call("PUT", tenant, f"/groups/{_id(group_id)}", body=group, if_match=if_match)
 
     def patch_group(self, tenant: str, group_id: str, delta: dict[str, Any], if_match: int | None = None
                     ) -> dict[str, Any]:
-        return self._call("PATCH", tenant, f"/groups/{_seg(group_id)}", body=delta, if_match=if_match)
+        return self._call("PATCH", tenant, f"/groups/{_id(group_id)}", body=delta, if_match=if_match)
 
     def delete_group(self, tenant: str, group_id: str) -> None:
-        self._call("DELETE", tenant, f"/groups/{_seg(group_id)}")
+        self._call("DELETE", tenant, f"/groups/{_id(group_id)}")
 
     def search_groups(self, tenant: str, search: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", tenant, "/groups/search", body=search)
@@ -101,6 +101,13 @@ class DirectoryClient:
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
+
+
+def _id(value: str) -> str:
+    """A resource id from the URL as a path segment; one with a NUL or control character names nothing."""
+    if any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        raise ScimError(404, _DEFAULT_DETAIL[404])
+    return _seg(value)
 
 
 def _error(status: int, data: Any, method: str, path: str) -> Exception:

@@ -36,9 +36,19 @@ def json_body() -> dict[str, Any]:
     """The request body as a JSON object, whatever the Content-Type says (Entra adds '; charset=utf-8')."""
     raw = request.get_data(cache=True)
     try:
-        body = json.loads(raw) if raw else None
+        text = raw.decode("utf-8")  # strict: invalid bytes and encoded lone surrogates are refused
+        body = json.loads(text) if text else None
+        if body is not None:  # lone surrogates written as \ud800 escapes: no database stores them
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise ScimError(400, "The request body nests JSON arrays or objects too deeply.", "invalidSyntax") from None
+    except UnicodeError:
+        raise ScimError(400, "The request body is not valid UTF-8 text.", "invalidSyntax") from None
     except ValueError as exc:
         raise ScimError(400, f"The request body is not valid JSON ({exc}).", "invalidSyntax") from None
+    if _holds_nul(body):
+        raise ScimError(400, "The request body contains a NUL character (U+0000), which no attribute may hold.",
+                        "invalidValue")
     if not isinstance(body, dict):
         raise ScimError(400, "The request body must be a JSON object.", "invalidSyntax")
     return body
@@ -155,16 +165,20 @@ class ListQuery:
             try:
                 body["sortBy"] = canonical_path(self.sort_by, spec)
             except ScimError:
-                raise ScimError(400, f"sortBy '{self.sort_by}' is not an attribute path.", "invalidValue") from None
+                raise ScimError(400, f"sortBy '{_excerpt(str(self.sort_by))}' is not an attribute path.",
+                                "invalidValue") from None
         return body
 
     def filter_ast(self, spec: ResourceSpec) -> Any:
         if self.filter is None:
             return None
+        if "\x00" in self.filter or "\\u0000" in self.filter.lower():
+            raise ScimError(400, "The filter contains a NUL character (U+0000), which no attribute holds.",
+                            "invalidFilter")
         try:
             return parse_filter(self.filter, spec.name)
         except FilterError as exc:
-            raise ScimError(400, f"The filter '{self.filter}' is not valid: {exc}", "invalidFilter") from None
+            raise ScimError(400, f"The filter '{_excerpt(self.filter)}' is not valid: {exc}", "invalidFilter") from None
 
 
 def projection_args() -> tuple[list[str], list[str]]:
@@ -182,10 +196,31 @@ def canonical_path(text: str, spec: ResourceSpec) -> str:
     return f"{path.urn}:{name}" if path.urn else name
 
 
+def _holds_nul(value: Any) -> bool:
+    """Whether a parsed JSON value has U+0000 in any key or string (PostgreSQL text cannot hold it)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    """At most `limit` characters of a client's text in an error detail (a filter may be 4 KiB or more)."""
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
 def _integer(raw: Any, name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     try:
         return int(raw)
     except (TypeError, ValueError):
-        raise ScimError(400, f"'{name}' must be an integer, not '{raw}'.", "invalidValue") from None
+        raise ScimError(400, f"'{name}' must be an integer, not '{_excerpt(str(raw))}'.", "invalidValue") from None
