@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-sqlite test-postgres lint bench install clean browser
 
-$(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt
+$(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt bench/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(foreach p,$(PACKAGES),-e ./$(p)) -r requirements-dev.txt
@@ -32,6 +32,12 @@ test-postgres: $(STAMP) browser
 
 # The whole suite: lint, then every test on SQLite, then again on a throwaway PostgreSQL.
 test: lint test-sqlite test-postgres
+
+# The benchmark (issue 6): ours, the peer and the ceiling, then the scale phases. Arguments through
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--scale full --engine postgresql --levels 10000,100000".
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -r bench/requirements.txt
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
