@@ -94,8 +94,12 @@ def admin_before_request() -> None:
 def admin_for(tenant: str | None) -> AdminIdentity:
     admin = current_app.extensions["admin_verifier"].identify(request.headers.get("Authorization"))
     if admin is None:
-        raise Problem(401, "Send a valid admin key: Authorization: Bearer <admin key>.", code="unauthorized",
-                      headers={"WWW-Authenticate": 'Bearer realm="admin"'})
+        raise unauthorized()
     if tenant is not None and not admin.may_act_on(tenant):
         raise Problem(404, f"There is no tenant '{tenant[:40]}'.", code="not_found")
     return admin
+
+
+def unauthorized() -> Problem:
+    return Problem(401, "Send a valid admin key: Authorization: Bearer <admin key>.", code="unauthorized",
+                   headers={"WWW-Authenticate": 'Bearer realm="admin"'})

@@ -5,6 +5,7 @@ logged with the admin as actor, in its own transaction (R-DIR-13)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from shared.errors import Problem
@@ -32,13 +33,8 @@ def list_users(tenant: str, *, limit: int, after: str | None = None, source: str
     elif status is not None:
         query = query.where(User.deleted_at.is_null(), User.active == (status == "active"))
     if q:
-        key = fold(q)
-        query = query.where(User.user_name_key >= key, User.user_name_key < key + "\U0010ffff")
-    if after is not None:
-        query = query.where(User.id > after)
-    rows = list(query.order_by(User.id).limit(limit + 1))
-    return {"items": [summary(r) for r in rows[:limit]], "next_after": rows[limit - 1].id if len(rows) > limit
-            else None}
+        query = query.where(*_prefix(User.user_name_key, q))
+    return _page(query, User, limit, after, summary)
 
 
 def summary(row: User) -> dict[str, Any]:
@@ -93,13 +89,8 @@ def list_groups(tenant: str, *, limit: int, after: str | None = None, source: st
     if source is not None:
         query = query.where(Group.source == source)
     if q:
-        key = fold(q)
-        query = query.where(Group.display_name_key >= key, Group.display_name_key < key + "\U0010ffff")
-    if after is not None:
-        query = query.where(Group.id > after)
-    rows = list(query.order_by(Group.id).limit(limit + 1))
-    items = [{**groups.view(r), "source": r.source} for r in rows[:limit]]
-    return {"items": items, "next_after": rows[limit - 1].id if len(rows) > limit else None}
+        query = query.where(*_prefix(Group.display_name_key, q))
+    return _page(query, Group, limit, after, _group_summary)
 
 
 def leftovers(tenant: str, kind: str, *, since: dt.datetime, limit: int, after: str | None = None
@@ -109,11 +100,27 @@ def leftovers(tenant: str, kind: str, *, since: dt.datetime, limit: int, after: 
     the migration's start. An admin reviews them, then removes them."""
     model = User if kind == "users" else Group
     query = model.select().where(model.tenant == tenant, model.source != "scim", model.created < since)
+    return _page(query, model, limit, after, summary if kind == "users" else _group_summary)
+
+
+def _prefix(key_column: Any, q: str) -> tuple[Any, Any]:
+    """A case-insensitive prefix as a range on the folded, indexed column."""
+    key = fold(q)
+    return key_column >= key, key_column < key + "\U0010ffff"
+
+
+def _page(query: Any, model: Any, limit: int, after: str | None, render: Callable[[Any], dict[str, Any]]
+          ) -> dict[str, Any]:
+    """Keyset page by id: flat cost however deep; `next_after` is null on the last page."""
     if after is not None:
         query = query.where(model.id > after)
     rows = list(query.order_by(model.id).limit(limit + 1))
-    items = [summary(r) if kind == "users" else {**groups.view(r), "source": r.source} for r in rows[:limit]]
-    return {"items": items, "next_after": rows[limit - 1].id if len(rows) > limit else None}
+    return {"items": [render(r) for r in rows[:limit]], "next_after": rows[limit - 1].id if len(rows) > limit
+            else None}
+
+
+def _group_summary(row: Group) -> dict[str, Any]:
+    return {**groups.view(row), "source": row.source}
 
 
 def remove_leftovers(tenant: str, kind: str, *, since: dt.datetime, actor: Actor) -> int:

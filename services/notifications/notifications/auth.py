@@ -9,7 +9,7 @@ import secrets
 
 from flask import current_app, request, session
 
-from shared.admin_auth import AdminIdentity, AdminVerifier, key_hash
+from shared.admin_auth import AdminIdentity, AdminVerifier, key_hash, unauthorized
 from shared.errors import Problem
 
 
@@ -28,8 +28,7 @@ def current_admin() -> AdminIdentity | None:
     if header:
         admin = verifier().identify(header)
         if admin is None:
-            raise Problem(401, "Send a valid admin key: Authorization: Bearer <admin key>.", code="unauthorized",
-                          headers={"WWW-Authenticate": 'Bearer realm="admin"'})
+            raise unauthorized()
         return admin
     hashed = session.get("key_hash")
     if not hashed:
