@@ -9,6 +9,7 @@ from typing import Any
 
 import peewee
 
+from shared.db import Prepared, slot
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
@@ -27,10 +28,20 @@ def _taken(display_name: str) -> Problem:
                         "to case; R-DIR-9).", code="uniqueness", attribute="displayName")
 
 
+def _get_query(lock: bool) -> Prepared:
+    def build() -> Any:
+        query = Group.select().where(Group.id == slot("id"), Group.tenant == slot("tenant"),
+                                     Group.source == "scim").limit(1)
+        return locked(query) if lock else query
+    return Prepared(build)
+
+
+_GET = {False: _get_query(False), True: _get_query(True)}
+
+
 def _get(tenant: str, group_id: str, *, lock: bool = False) -> Group:
     """A group as SCIM sees it: one of its own source (R-DIR-9)."""
-    query = Group.select().where(Group.id == group_id, Group.tenant == tenant, Group.source == "scim")
-    group = (locked(query) if lock else query).first()
+    group = next(_GET[lock].models(Group, id=group_id, tenant=tenant), None)
     if group is None:
         raise not_found(group_id)
     return group

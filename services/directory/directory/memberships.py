@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from peewee import chunked
+from peewee import ModelSelect, chunked
 
 from . import rules
 from .models import Group, Membership, User
@@ -20,14 +20,23 @@ def resolve(tenant: str, requested: Iterable[str]) -> tuple[list[str], list[dict
         return [], []
     users: set[str] = set()
     for part in chunked(ids, _CHUNK):
-        query = User.select(User.id).where(User.tenant == tenant, User.id.in_(part), User.deleted_at.is_null())
-        users.update(uid for (uid,) in query.tuples())
+        rows = users_among(part).tuples()
+        users.update(uid for uid, owner, deleted in rows if owner == tenant and deleted is None)
     rest = [i for i in ids if i not in users]
     groups: set[str] = set()
     for part in chunked(rest, _CHUNK):
-        query = Group.select(Group.id).where(Group.tenant == tenant, Group.id.in_(part))
-        groups.update(gid for (gid,) in query.tuples())
+        groups.update(gid for gid, owner in groups_among(part).tuples() if owner == tenant)
     return rules.member_drops(ids, users, groups)
+
+
+def users_among(ids: Sequence[str]) -> ModelSelect:
+    """By primary key alone, the tenant checked on the rows found: with `tenant_id = ?` in the WHERE, SQLite
+    without statistics walks a (tenant_id, …) index over the whole tenant instead (~1 s at 1M users)."""
+    return User.select(User.id, User.tenant, User.deleted_at).where(User.id.in_(list(ids)))
+
+
+def groups_among(ids: Sequence[str]) -> ModelSelect:
+    return Group.select(Group.id, Group.tenant).where(Group.id.in_(list(ids)))
 
 
 def add(tenant: str, group_id: str, user_ids: Sequence[str]) -> list[str]:

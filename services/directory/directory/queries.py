@@ -11,7 +11,7 @@ from typing import Any
 from marshmallow import ValidationError
 from peewee import SQL, Case, Cast, Expression, ModelSelect, Node, NodeList, Value, fn
 
-from shared.db import is_postgres
+from shared.db import Prepared, is_postgres, slot
 from shared.errors import Problem
 from shared.schemas.filters import MAX_DEPTH, load_filter
 
@@ -229,12 +229,18 @@ def _lookup_column(compiler: Compiler, flt: Any) -> Node | None:
 SCIM_SOURCE = "scim"
 
 
+def _scim_rows(model: Any, tenant: Any) -> Node:
+    """What SCIM sees of a tenant: users and groups of its own source, users not deleted from Entra."""
+    where = (model.tenant == tenant) & (model.source == SCIM_SOURCE)
+    return where & User.deleted_at.is_null() if model is User else where
+
+
 def user_query(tenant: str, search: Mapping[str, Any]) -> ModelSelect:
     """The select of one page of users (also what the index tests EXPLAIN)."""
     compiler = Compiler("user", functools.cache(lambda: custom_attribute_names(tenant)))
     # Deleted from Entra: invisible (R-DIR-4). Local and LDAP users are not SCIM's until Entra's POST of the
     # same userName takes them over (R-DIR-8), so SCIM sees provisioned users only.
-    where = (User.tenant == tenant) & User.deleted_at.is_null() & (User.source == SCIM_SOURCE)
+    where = _scim_rows(User, tenant)
     if search.get("filter") is not None:
         where &= compiler.compile(validated(search["filter"]))
     default = _lookup_column(compiler, search.get("filter")) or User.user_name_key
@@ -245,7 +251,7 @@ def user_query(tenant: str, search: Mapping[str, Any]) -> ModelSelect:
 def group_query(tenant: str, search: Mapping[str, Any]) -> ModelSelect:
     compiler = Compiler("group")
     # Groups of other sources stay out of SCIM: a POST of the same name is a 409 (R-DIR-9).
-    where = (Group.tenant == tenant) & (Group.source == SCIM_SOURCE)
+    where = _scim_rows(Group, tenant)
     if search.get("filter") is not None:
         where &= compiler.compile(validated(search["filter"]))
     default = _lookup_column(compiler, search.get("filter")) or Group.display_name_key
@@ -263,13 +269,46 @@ def _page(query: ModelSelect, search: Mapping[str, Any]) -> tuple[list[Any], int
     return rows, query.order_by().count()
 
 
+# --- Entra's lookups: `attr eq "value"` on an indexed column, the SQL built once ------------------------
+
+
+@functools.cache
+def _eq_statement(kind: str, column: str) -> Prepared:
+    model = User if kind == "user" else Group
+    field = getattr(model, column)
+    # The same conditions, order and cast as the compiled filter (Compiler, _lookup_column, compare).
+    match = field == Cast(slot("value"), "TEXT")
+    return Prepared(lambda: model.select().where(_scim_rows(model, slot("tenant")) & match)
+                    .order_by(field, model.id).limit(slot("limit")))
+
+
+def _eq_page(kind: str, tenant: str, search: Mapping[str, Any]) -> tuple[list[Any], int] | None:
+    """The first page of a lone `eq` on a key or case-exact column (userName, externalId, id, displayName),
+    when it is short enough to be the whole answer; None sends the search down the general path."""
+    flt, count = search.get("filter"), int(search.get("count", 100))
+    if (not isinstance(flt, Mapping) or set(flt) != {"op", "attr", "value"} or flt["op"] != "eq"
+            or not isinstance(flt["value"], str) or search.get("sortBy") or int(search.get("startIndex", 1)) != 1
+            or count <= 0):
+        return None
+    try:
+        target = resolve(kind, flt["attr"])  # custom attributes live in `data`, never a Column
+    except Problem:
+        return None
+    if not isinstance(target, Column) or target.type != "string" or target.fold not in {"key", "exact"}:
+        return None
+    value = rules.fold(flt["value"]) if target.fold == "key" else flt["value"]
+    rows = list(_eq_statement(kind, target.field.name).models(target.field.model, tenant=tenant, value=value,
+                                                                limit=count))
+    return (rows, len(rows)) if len(rows) < count else None
+
+
 def search_users(tenant: str, search: Mapping[str, Any]) -> dict[str, Any]:
     """Page of users (RFC 7644 §3.4.2.4: startIndex is 1-based; totalResults counts every match)."""
-    rows, total = _page(user_query(tenant, search), search)
+    rows, total = _eq_page("user", tenant, search) or _page(user_query(tenant, search), search)
     return {"totalResults": total, "startIndex": int(search.get("startIndex", 1)), "items": users.views(rows)}
 
 
 def search_groups(tenant: str, search: Mapping[str, Any]) -> dict[str, Any]:
-    rows, total = _page(group_query(tenant, search), search)
+    rows, total = _eq_page("group", tenant, search) or _page(group_query(tenant, search), search)
     return {"totalResults": total, "startIndex": int(search.get("startIndex", 1)),
             "items": groups.views(rows, members=bool(search.get("members")))}

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.db import Prepared, slot
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
@@ -30,9 +31,12 @@ class Settings:
         return {"auto_invite": self.auto_invite, "apple_id": self.apple_id.as_dict()}
 
 
+_BY_TENANT = Prepared(lambda: TenantSettings.select().where(TenantSettings.tenant == slot("tenant")).limit(1))
+
+
 def load(tenant: str) -> Settings:
     """The settings a write applies: one read by primary key; call inside the write's transaction."""
-    row = TenantSettings.get_or_none(TenantSettings.tenant == tenant)
+    row = next(_BY_TENANT.models(TenantSettings, tenant=tenant), None)
     if row is None:
         return Settings()
     return Settings(auto_invite=bool(row.auto_invite), apple_id=AppleIdSettings.from_dict(row.apple_id))

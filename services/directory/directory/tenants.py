@@ -8,6 +8,7 @@ import uuid
 
 import peewee
 
+from shared.db import Prepared, slot
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
@@ -23,9 +24,13 @@ def check_tenant_id(tenant: str) -> None:
         raise Problem(404, f"There is no tenant '{tenant[:40]}'.", code="not_found")
 
 
+_ENSURE = Prepared(lambda: Tenant.insert(id=slot("id"), created_at=slot("now", Tenant.created_at))
+                   .on_conflict_ignore())
+
+
 def ensure_tenant(tenant: str, now: dt.datetime) -> None:
     """Create the tenant on first write; call inside the write's transaction."""
-    Tenant.insert(id=tenant, created_at=now).on_conflict_ignore().execute()
+    _ENSURE.execute(db, id=tenant, now=now)
 
 
 def define_custom_attribute(tenant: str, name: str, kind: str = "idp") -> str:

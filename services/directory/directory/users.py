@@ -8,6 +8,7 @@ from typing import Any
 
 import peewee
 
+from shared.db import Prepared, slot
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
@@ -31,11 +32,23 @@ def _taken(user_name: str) -> Problem:
                         "without regard to case).", code="uniqueness", attribute="userName")
 
 
+def _live_query(lock: bool) -> Prepared:
+    def build() -> Any:
+        query = User.select().where(User.id == slot("id"), User.tenant == slot("tenant"),
+                                    User.deleted_at.is_null(), User.source == "scim").limit(1)
+        return locked(query) if lock else query
+    return Prepared(build)
+
+
+_LIVE = {False: _live_query(False), True: _live_query(True)}
+# The user holding a userName, whatever its state: a create takes it over, revives it or is refused.
+_BY_NAME = Prepared(lambda: locked(User.select().where(User.tenant == slot("tenant"),
+                                                      User.user_name_key == slot("key")).limit(1)))
+
+
 def _live(tenant: str, user_id: str, *, lock: bool = False) -> User:
     """A user as SCIM sees it: provisioned (or taken over, R-DIR-8) and not deleted from Entra (R-DIR-4)."""
-    query = User.select().where(User.id == user_id, User.tenant == tenant, User.deleted_at.is_null(),
-                                User.source == "scim")
-    user = (locked(query) if lock else query).first()
+    user = next(_LIVE[lock].models(User, id=user_id, tenant=tenant), None)
     if user is None:
         raise not_found(user_id)
     return user
@@ -109,16 +122,24 @@ def view(user: User, groups: Sequence[Mapping[str, Any]] = (), dropped: Sequence
     return out
 
 
+def _groups_query(members: Any) -> Any:
+    return (Membership.select(Membership.member, Group.id, Group.display_name)
+            .join(Group, on=(Membership.group == Group.id))
+            .where(members).order_by(Group.display_name_key))
+
+
+# The groups of one user: every GET, PUT and PATCH answer asks for them.
+_GROUPS_OF_ONE = Prepared(lambda: _groups_query(Membership.member == slot("id")))
+
+
 def groups_of(user_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
     """The groups of each user (read-only `groups`), in one query."""
     out: dict[str, list[dict[str, str]]] = {uid: [] for uid in user_ids}
-    if not user_ids:
-        return out
-    query = (Membership.select(Membership.member, Group.id, Group.display_name)
-             .join(Group, on=(Membership.group == Group.id))
-             .where(Membership.member.in_(list(user_ids)))
-             .order_by(Group.display_name_key).tuples())
-    for member, group_id, display in query:
+    if len(user_ids) == 1:
+        rows = _GROUPS_OF_ONE.rows(db, id=user_ids[0])
+    else:
+        rows = _groups_query(Membership.member.in_(list(user_ids))).tuples() if user_ids else []
+    for member, group_id, display in rows:
         out[member].append({"value": group_id, "display": display})
     return out
 
@@ -148,8 +169,7 @@ def create_user(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> d
     try:
         with db.atomic():
             ensure_tenant(tenant, now)
-            query = User.select().where(User.tenant == tenant, User.user_name_key == columns["user_name_key"])
-            row = locked(query).first()
+            row = next(_BY_NAME.models(User, tenant=tenant, key=columns["user_name_key"]), None)
             if row is not None and row.deleted_at is None and row.source == "scim":
                 raise _taken(write["userName"])
             if row is None:

