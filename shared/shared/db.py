@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -80,17 +81,21 @@ def database_ok(db: peewee.Database) -> bool:
 
 
 class _Slot:
-    """Where a Prepared statement takes a value at each run; `field` converts it as the column would."""
+    """Where a Prepared statement takes a value at each run, converted as the column would store it."""
 
-    __slots__ = ("field", "name")
+    __slots__ = ("convert", "name")
 
-    def __init__(self, name: str, field: peewee.Field | None) -> None:
-        self.name, self.field = name, field
+    def __init__(self, name: str, convert: Callable[[Any], Any] | None) -> None:
+        self.name, self.convert = name, convert
 
 
-def slot(name: str, field: peewee.Field | None = None) -> peewee.Value:
-    """A placeholder of a Prepared statement (converter off: the slot object itself becomes the parameter)."""
-    return peewee.Value(_Slot(name, field), converter=False)
+def slot(name: str, field: peewee.Field | None = None) -> peewee.Node:
+    """A placeholder of a Prepared statement (converter off: the slot object itself becomes the parameter).
+    Call it inside the statement's build function: a JSON column's SQL depends on the engine bound."""
+    if isinstance(field, peewee.JSONField) and isinstance(field.db_value({}), peewee.Node):
+        # SQLite stores JSON through json(?): the function stays in the SQL, the text is the parameter.
+        return peewee.fn.json(peewee.Value(_Slot(name, json.dumps), converter=False))
+    return peewee.Value(_Slot(name, None if field is None else field.db_value), converter=False)
 
 
 class Prepared:
@@ -136,4 +141,4 @@ def _fill(param: Any, values: Mapping[str, Any]) -> Any:
     if not isinstance(param, _Slot):
         return param
     value = values[param.name]
-    return param.field.db_value(value) if param.field is not None else value
+    return param.convert(value) if param.convert is not None else value

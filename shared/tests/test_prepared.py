@@ -20,6 +20,7 @@ class Thing(peewee.Model):
     owner = peewee.CharField()
     seen = peewee.DateTimeField()
     data = peewee.TextField()
+    meta = peewee.JSONField(default=dict)  # JSON on SQLite (through json(?)), JSONB on PostgreSQL
 
     class Meta:
         database = proxy
@@ -52,12 +53,14 @@ def test_a_prepared_select_returns_the_rows_of_each_call_values(database: peewee
 def test_a_prepared_insert_converts_its_values_with_the_slot_field(database: peewee.Database) -> None:
     when = dt.datetime(2026, 1, 2, 3, 4, 5)
     insert = Prepared(lambda: Thing.insert(id=slot("id"), owner=slot("owner"), seen=slot("seen", Thing.seen),
-                                           data=slot("data")).on_conflict_ignore())
-    insert.execute(database, id="a", owner="acme", seen=when, data="first")
-    insert.execute(database, id="a", owner="acme", seen=when, data="ignored")  # the statement's own ON CONFLICT
-    insert.execute(database, id="b", owner="globex", seen=when, data="second")
-    assert [(t.id, t.seen, t.data) for t in Thing.select().order_by(Thing.id)] == [
-        ("a", when, "first"), ("b", when, "second")]
+                                           data=slot("data"), meta=slot("meta", Thing.meta)).on_conflict_ignore())
+    insert.execute(database, id="a", owner="acme", seen=when, data="first", meta={"k": [1, "é"]})
+    insert.execute(database, id="a", owner="acme", seen=when, data="ignored", meta={})  # its own ON CONFLICT
+    insert.execute(database, id="b", owner="globex", seen=when, data="second", meta=[])
+    assert [(t.id, t.seen, t.data, t.meta) for t in Thing.select().order_by(Thing.id)] == [
+        ("a", when, "first", {"k": [1, "é"]}), ("b", when, "second", [])]
+    # Stored as JSON, not as text: the engine's JSON functions read it.
+    assert Thing.select().where(Thing.meta["k"][1] == "é").count() == 1
 
 
 def test_the_statement_is_built_once_per_engine(database: peewee.Database) -> None:

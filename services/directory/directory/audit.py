@@ -9,7 +9,9 @@ from typing import Any
 
 from peewee import SQL, chunked
 
-from .models import AuditEvent
+from shared.db import Prepared, slot
+
+from .models import AuditEvent, db
 
 USER, GROUP, TENANT = "user", "group", "tenant"
 _CHUNK = 2000
@@ -69,11 +71,19 @@ def membership_events(group_id: str, added: Iterable[str], removed: Iterable[str
     ]
 
 
+_COLUMNS = ("tenant", "time", "actor", "source", "kind", "subject_type", "subject_id", "member_id", "changes")
+_INSERT_ONE = Prepared(lambda: AuditEvent.insert(
+    {getattr(AuditEvent, name): slot(name, getattr(AuditEvent, name)) for name in _COLUMNS}))
+
+
 def record(tenant: str, now: dt.datetime, actor: Actor, events: Sequence[Mapping[str, Any]]) -> None:
     """Insert the events with one statement; call inside the change's transaction (architecture rule 4)."""
     if not events:
         return
     rows = [{"tenant": tenant, "time": now, "actor": actor.name, "source": actor.source, **e} for e in events]
+    if len(rows) == 1:  # most writes: one event, through the statement built once
+        _INSERT_ONE.execute(db, **rows[0])
+        return
     # A batch of N membership changes is N rows in one INSERT, in chunks that keep SQLite under its
     # 32,766 parameters (9 per row).
     for part in chunked(rows, _CHUNK):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from peewee import (
     BigAutoField,
+    BigIntegerField,
     BooleanField,
     CharField,
     CompositeKey,
@@ -38,6 +39,9 @@ class Tenant(BaseModel):
 
     id = CharField(primary_key=True, max_length=32)
     created_at = DateTimeField()
+    # What SCIM sees of the tenant, kept exact by triggers (migration 5): a list page's totalResults.
+    scim_users = BigIntegerField(default=0)
+    scim_groups = BigIntegerField(default=0)
 
 
 class User(BaseModel):

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from shared.db import is_postgres
+from shared.db import Prepared, is_postgres, slot
 from shared.schemas.common import utcnow
 
 from .audit import Actor
@@ -15,6 +15,11 @@ from .tenants import ensure_tenant
 
 # pg_advisory_xact_lock(int, int) keys live apart from the single-key lock the migrations take.
 _LOCK_CLASS = 7432
+
+
+_COLUMNS = ("tenant", "time", "operation", "subject_id", "subject_name", "status", "stored", "dropped")
+_INSERT = Prepared(lambda: SyncOutcome.insert(
+    {getattr(SyncOutcome, name): slot(name, getattr(SyncOutcome, name)) for name in _COLUMNS}))
 
 
 def record(tenant: str, now: dt.datetime, actor: Actor, operation: str, subject_id: str,
@@ -31,9 +36,9 @@ def record(tenant: str, now: dt.datetime, actor: Actor, operation: str, subject_
         return
     if is_postgres(db.obj):
         db.execute_sql(f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(%s))", (tenant,))
-    SyncOutcome.insert(tenant=tenant, time=now, operation=operation, subject_id=subject_id,
-                       subject_name=subject_name, status="partial" if dropped else "ok",
-                       stored=list(stored), dropped=[dict(d) for d in dropped]).execute()
+    _INSERT.execute(db, tenant=tenant, time=now, operation=operation, subject_id=subject_id,
+                    subject_name=subject_name, status="partial" if dropped else "ok", stored=list(stored),
+                    dropped=[dict(d) for d in dropped])
 
 
 def record_refused(tenant: str, actor: Actor, operation: str, subject_id: str | None, subject_name: str | None,

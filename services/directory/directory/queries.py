@@ -17,7 +17,7 @@ from shared.schemas.filters import MAX_DEPTH, load_filter
 
 from . import groups, rules, users
 from .attributes import Column, Json, JsonArray, Related, Sub, Target, invalid_filter, resolve, resolve_sub
-from .models import Group, Membership, User, db
+from .models import Group, Membership, Tenant, User, db
 from .tenants import custom_attribute_names
 
 _CMP = {"eq": "=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -259,13 +259,20 @@ def group_query(tenant: str, search: Mapping[str, Any]) -> ModelSelect:
     return Group.select().where(where).order_by(*order)
 
 
-def _page(query: ModelSelect, search: Mapping[str, Any]) -> tuple[list[Any], int]:
+_SCIM_COUNT = {kind: Prepared(lambda column=column: Tenant.select(column).where(Tenant.id == slot("tenant")))
+               for kind, column in (("user", Tenant.scim_users), ("group", Tenant.scim_groups))}
+
+
+def _page(kind: str, tenant: str, query: ModelSelect, search: Mapping[str, Any]) -> tuple[list[Any], int]:
     start, count = int(search.get("startIndex", 1)), int(search.get("count", 100))
     rows = list(query.offset(start - 1).limit(count)) if count > 0 else []
     if len(rows) < count and (rows or start == 1):
         # A short page is the last one: its end is the total, without a COUNT. Entra's existence probes
         # (userName eq, nothing found) cost one query.
         return rows, start - 1 + len(rows)
+    if search.get("filter") is None:  # every row SCIM sees: the count the triggers keep (migration 5)
+        found = _SCIM_COUNT[kind].rows(db, tenant=tenant)
+        return rows, found[0][0] if found else 0
     return rows, query.order_by().count()
 
 
@@ -304,11 +311,11 @@ def _eq_page(kind: str, tenant: str, search: Mapping[str, Any]) -> tuple[list[An
 
 def search_users(tenant: str, search: Mapping[str, Any]) -> dict[str, Any]:
     """Page of users (RFC 7644 §3.4.2.4: startIndex is 1-based; totalResults counts every match)."""
-    rows, total = _eq_page("user", tenant, search) or _page(user_query(tenant, search), search)
+    rows, total = _eq_page("user", tenant, search) or _page("user", tenant, user_query(tenant, search), search)
     return {"totalResults": total, "startIndex": int(search.get("startIndex", 1)), "items": users.views(rows)}
 
 
 def search_groups(tenant: str, search: Mapping[str, Any]) -> dict[str, Any]:
-    rows, total = _eq_page("group", tenant, search) or _page(group_query(tenant, search), search)
+    rows, total = _eq_page("group", tenant, search) or _page("group", tenant, group_query(tenant, search), search)
     return {"totalResults": total, "startIndex": int(search.get("startIndex", 1)),
             "items": groups.views(rows, members=bool(search.get("members")))}

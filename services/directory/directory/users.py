@@ -41,6 +41,10 @@ def _live_query(lock: bool) -> Prepared:
 
 
 _LIVE = {False: _live_query(False), True: _live_query(True)}
+# Every column of a new user but the Managed Apple ID, which managed_apple_ids.assign sets afterwards.
+_INSERTED = ("id", "tenant", "user_name", "user_name_key", "external_id", "display_name", "active", "source",
+             "created", "last_modified", "version", "data")
+_INSERT = Prepared(lambda: User.insert({getattr(User, name): slot(name, getattr(User, name)) for name in _INSERTED}))
 # The user holding a userName, whatever its state: a create takes it over, revives it or is refused.
 _BY_NAME = Prepared(lambda: locked(User.select().where(User.tenant == slot("tenant"),
                                                       User.user_name_key == slot("key")).limit(1)))
@@ -175,7 +179,7 @@ def create_user(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> d
             if row is None:
                 row = User(id=uuid.uuid4().hex, tenant=tenant, source="scim", created=now, last_modified=now,
                            version=1, **columns)
-                row.save(force_insert=True)
+                _INSERT.execute(db, **{name: row.__data__[name] for name in _INSERTED})  # tenant as its id
                 groups: list[dict[str, str]] = []
                 events = [audit.event("user.created", audit.USER, row.id, audit.diff({}, _write_shape(row)))]
             else:  # deleted from Entra, or a Local/LDAP user taken over (R-DIR-8)

@@ -118,3 +118,10 @@ def query_log(app: Flask, monkeypatch: pytest.MonkeyPatch) -> QueryLog:
 
     monkeypatch.setattr(db.obj, "execute_sql", recording)
     return log
+
+
+def insert_old_tenant(database: Any, tenant: str, now: Any) -> None:
+    """A tenant row in a database migrated to an older version: Tenant.create would also write the columns
+    that later migrations add (the counts of migration 5)."""
+    database.execute_sql(f"INSERT INTO tenant (id, created_at) VALUES ({database.param}, {database.param})",
+                         (tenant, now))

@@ -17,7 +17,7 @@ from shared.schemas.audit import EVENT_KINDS
 from shared.schemas.common import utcnow
 from shared.testing import engine, fresh_database_url, local_env
 
-from .conftest import TENANT, Api, QueryLog, user_body
+from .conftest import TENANT, Api, QueryLog, insert_old_tenant, user_body
 from .test_indexes import plan
 
 
@@ -312,7 +312,7 @@ def test_the_migration_from_v2_adds_the_audit_tables_and_keeps_the_data_R_DIR_13
         if populated:
             now = utcnow()
             with old.bind_ctx([Tenant, User, Group, Membership]):
-                Tenant.create(id=TENANT, created_at=now)
+                insert_old_tenant(old, TENANT, now)
                 User.create(id="u" * 32, tenant=TENANT, user_name="Ann@example.com", user_name_key="ann@example.com",
                             created=now, last_modified=now, data={"emails": [{"value": "ann@example.com"}]})
                 Group.create(id="g" * 32, tenant=TENANT, display_name="Sales", display_name_key="sales",

@@ -16,6 +16,8 @@ from shared.migrations import applied_versions, migrate
 from shared.schemas.common import utcnow
 from shared.testing import fresh_database_url, local_env
 
+from .conftest import insert_old_tenant
+
 
 def shape(db, table: str) -> tuple[set, set]:
     columns = {(c.name, c.data_type.lower(), c.null) for c in db.get_columns(table)}
@@ -53,7 +55,7 @@ def test_the_migration_from_v3_adds_settings_invitations_and_the_apple_id_column
         if populated:
             now = utcnow()
             with old.bind_ctx([Tenant, User, AuditEvent]):
-                Tenant.create(id="acme", created_at=now)
+                insert_old_tenant(old, "acme", now)
                 User.insert(id="u" * 32, tenant="acme", user_name="Ann@example.com", user_name_key="ann@example.com",
                             active=True, source="scim", created=now, last_modified=now, version=1,
                             data={"emails": [{"value": "ann@example.com", "primary": True}]}).execute()
@@ -93,3 +95,30 @@ def test_the_migration_from_v3_adds_settings_invitations_and_the_apple_id_column
         if not db.is_closed():
             db.close()
         getattr(db.obj, "close_all", lambda: None)()
+
+
+def test_the_migration_from_v4_counts_what_scim_sees_of_each_tenant(tmp_path: Path) -> None:
+    url = fresh_database_url(tmp_path, "upgrade5")
+    old = connect_url(url)
+    try:
+        assert migrate(old, STEPS, target=4) == [1, 2, 3, 4]
+        p, now = old.param, utcnow()
+        for tenant in ("acme", "globex", "empty"):
+            insert_old_tenant(old, tenant, now)
+        # acme: two live SCIM users, one deleted from Entra, one local; globex: one SCIM user; empty: none.
+        for uid, tenant, source, deleted in (("a1", "acme", "scim", None), ("a2", "acme", "scim", None),
+                                             ("a3", "acme", "scim", now), ("a4", "acme", "local", None),
+                                             ("g1", "globex", "scim", None)):
+            old.execute_sql("INSERT INTO users (id, tenant_id, user_name, user_name_key, active, source, deleted_at, "
+                            f"created, last_modified, version, data) VALUES ({', '.join([p] * 11)})",
+                            (uid, tenant, uid, uid, True, source, deleted, now, now, 1, "{}"))
+        for gid, tenant, source in (("s1", "acme", "scim"), ("s2", "acme", "ldap")):
+            old.execute_sql("INSERT INTO groups (id, tenant_id, display_name, display_name_key, source, created, "
+                            f"last_modified, version) VALUES ({', '.join([p] * 8)})",
+                            (gid, tenant, gid, gid, source, now, now, 1))
+        assert migrate(old, STEPS) == [5]
+        counts = old.execute_sql("SELECT id, scim_users, scim_groups FROM tenant ORDER BY id").fetchall()
+        assert [tuple(row) for row in counts] == [("acme", 2, 1), ("empty", 0, 0), ("globex", 1, 0)]
+    finally:
+        old.close()
+        getattr(old, "close_all", lambda: None)()

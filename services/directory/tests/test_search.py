@@ -259,7 +259,8 @@ def test_a_group_filter_on_what_groups_do_not_have_is_400_invalid_filter(api: Ap
     {"filter": eq("userName", "BOB@example.COM")}, {"filter": eq("userName", "dan@example.com")},
     {"filter": eq("externalId", "Bob")}, {"filter": eq("externalId", "bob")}, {"filter": eq("EXTERNALID", "eve")},
     {"filter": eq("id", "nobody")}, {"filter": eq("displayName", "Eve")}, {"filter": eq("userName", "x"), "count": 1},
-    {"filter": eq("userName", "ann@example.com"), "count": 1}, {"filter": eq("userName", "ann@example.com"), "count": 0},
+    {"filter": eq("userName", "ann@example.com"), "count": 1},
+    {"filter": eq("userName", "ann@example.com"), "count": 0},
 ], ids=["userName-case", "deleted", "externalId", "externalId-case", "attr-case", "id-none", "displayName",
         "count-1-none", "count-1-one", "count-0"])
 def test_the_prepared_eq_lookup_answers_as_the_general_search(api: Api, people: dict[str, str],
