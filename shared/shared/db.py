@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -63,6 +64,19 @@ def install_request_hooks(app: Flask, db: peewee.Database) -> None:
         def _release(_exc: BaseException | None) -> None:
             if not db.is_closed():
                 db.close()
+
+
+@contextlib.contextmanager
+def connection(db: peewee.Database) -> Iterator[None]:
+    """A connection for work outside a request (after the answer has gone), kept as the request hooks keep
+    them: the thread's SQLite connection stays open for its next request (peewee's connection_context would
+    close it, and re-opening costs more than the work), a pooled one goes back to the pool."""
+    db.connect(reuse_if_open=True)
+    try:
+        yield
+    finally:
+        if isinstance(getattr(db, "obj", db), PooledDatabase) and not db.is_closed():
+            db.close()
 
 
 def database_ok(db: peewee.Database) -> bool:

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from directory import tenants
-from directory.models import User
+from directory.models import User, db
 from shared.errors import Problem
 from shared.scim import CUSTOM_USER_SCHEMA
+from shared.testing import engine
 
 from .conftest import TENANT, Api, user_body
 
@@ -260,3 +261,10 @@ def test_tenants_never_see_each_other(api: Api, make_user: Any) -> None:
     assert other("DELETE", f"/users/{user['id']}").status_code == 404
     assert other("POST", "/users/search", {}).get_json()["totalResults"] == 0
     assert other("POST", "/users", user_body()).status_code == 201  # the same userName in another tenant
+
+
+def test_the_work_after_a_create_leaves_the_connection_as_a_request_would(api: Api, make_user: Any) -> None:
+    """The invitation step runs after the answer (call_on_close): it must not close the thread's SQLite
+    connection, which the next request would pay to re-open, nor keep a pooled one out of its pool."""
+    make_user("ann@example.com")
+    assert db.is_closed() == (engine() == "postgresql")

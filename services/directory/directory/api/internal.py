@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, make_response, requ
 from marshmallow import Schema, ValidationError
 
 from shared.app import require_internal
+from shared.db import connection
 from shared.errors import Problem
 from shared.etags import entity_versions
 from shared.http import ACTOR_HEADER
@@ -153,7 +154,7 @@ def _send_invitation(tenant: str, user_id: str, sender: Any, register_url: str |
     """R-DIR-12: the invitation the create recorded (if any) goes out after commit; a failure never fails the
     write: it stays unsent for `flask --app directory send-invitations`."""
     try:
-        with db.connection_context():
+        with connection(db):
             invitations.deliver_invitations(tenant, sender, user_id=user_id, register_url=register_url)
     except Exception:
         log.exception("sending the invitation of user %s of tenant %s failed", user_id, tenant)
