@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from directory import memberships, queries, tenants
-from directory.models import Group, User, db
+from directory.models import Group, Membership, User, db
 from shared.testing import engine
 
 from .conftest import TENANT, Api
@@ -87,3 +87,12 @@ def test_the_prepared_eq_lookups_search_their_index(api: Api, crowd: None, kind:
                                                     index: str) -> None:
     statement = queries._eq_statement(kind, column).bind(db, {"tenant": TENANT, "value": "x7", "limit": 100})
     assert_searches(plan_of(*statement), table, index)
+
+
+def test_a_bounded_member_list_reads_in_key_order_without_sorting_every_member(api: Api, crowd: None) -> None:
+    group = "a" + "0" * 31
+    Membership.insert_many([{"group": group, "member": f"a{i:031d}", "tenant": TENANT} for i in range(1500)]).execute()
+    if engine() == "postgresql":
+        db.execute_sql("ANALYZE")
+    text = plan(memberships.members_query([group], 100))
+    assert "TEMP B-TREE" not in text and "Sort" not in text, text
