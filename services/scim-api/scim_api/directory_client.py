@@ -92,10 +92,17 @@ class DirectoryClient:
         principal = g.get("principal")
         if principal is not None:  # the audit log names the token Entra used (R-DIR-13)
             headers[ACTOR_HEADER] = f"scim:{principal.token_id}"
-        resp = self.transport.request(method, f"/internal/v1/tenants/{_seg(tenant)}{path}", json_body=body,
-                                      params=params, headers=headers)
+        try:
+            resp = self.transport.request(method, f"/internal/v1/tenants/{_seg(tenant)}{path}", json_body=body,
+                                          params=params, headers=headers)
+        except ServiceUnavailable as exc:
+            # The internal address and the socket error are for our logs, not for Entra's provisioning log.
+            log.warning("directory %s %s: %s", method, path, exc.detail)
+            raise ServiceUnavailable("The directory did not answer; the request will be retried.") from exc
         if 200 <= resp.status < 300:
             return resp.data
+        if resp.status == 503:
+            raise _unavailable(resp.data, resp.headers)
         raise _error(resp.status, resp.data, method, path)
 
 
@@ -119,6 +126,17 @@ def _error(status: int, data: Any, method: str, path: str) -> Exception:
     # Our own misconfiguration or a directory failure: the client can only retry later (never a 4xx).
     log.error("directory %s %s answered %s: %s", method, path, status, problem or data)
     return ServiceUnavailable("The directory could not complete the request; it will be retried.")
+
+
+def _unavailable(data: Any, headers: dict[str, str]) -> ServiceUnavailable:
+    """The directory is up but cannot serve now (its database read-only, full or unreachable): the admin who
+    reads Entra's provisioning log learns which, and Entra retries later."""
+    problem = data if isinstance(data, dict) else {}
+    log.warning("the directory is unavailable: %s", problem.get("reason") or problem.get("detail") or data)
+    detail = problem.get("detail") if isinstance(problem.get("detail"), str) else ""
+    retry_after = next((v for k, v in headers.items() if k.lower() == "retry-after"), "")
+    seconds = int(retry_after) if retry_after.isdigit() and int(retry_after) > 0 else 5
+    return ServiceUnavailable(f"The directory could not complete the request. {detail}".strip(), retry_after=seconds)
 
 
 _DEFAULT_DETAIL = {
