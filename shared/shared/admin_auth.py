@@ -3,6 +3,8 @@
 The same keys work everywhere (`Authorization: Bearer <admin key>`): the deployment key acts on every
 tenant, a tenant admin key on its own tenant only, and another tenant looks exactly like a missing
 one (404), as on the token service. A revoked key stops working within `cache_seconds` (≤ 5 s).
+A client that keeps presenting unknown keys gets 429 instead of 401 past AUTH_FAILURE_LIMIT
+(shared.ratelimit); a known key is never refused for it.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 
 from .errors import Problem, ServiceUnavailable
 from .http import ServiceClient
+from .ratelimit import AuthFailureLimiter
 from .schemas.tokens import AdminIdentitySchema
 
 MAX_CACHED = 1_000
+UNAUTHORIZED = "Send a valid admin key: Authorization: Bearer <admin key>."
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -37,17 +41,25 @@ class AdminIdentity:
 class AdminVerifier:
     """Thread-safe, one per worker; at most one call to the token service per key every cache_seconds."""
 
-    def __init__(self, token_service: ServiceClient, max_cache_seconds: float = 5.0) -> None:
+    def __init__(self, token_service: ServiceClient, max_cache_seconds: float = 5.0,
+                 limiter: AuthFailureLimiter | None = None) -> None:
         self.token_service = token_service
         self.max_cache_seconds = min(max_cache_seconds, 5.0)
+        self.limiter = limiter or AuthFailureLimiter.from_env()
         self._cache: dict[str, tuple[float, AdminIdentity | None]] = {}
         self._lock = threading.Lock()
 
     def identify(self, authorization: str | None) -> AdminIdentity | None:
-        """The admin behind an `Authorization: Bearer …` header, or None when there is none or it is unknown."""
-        if not authorization or authorization[:7].lower() != "bearer " or not authorization[7:].strip():
-            return None
-        return self.identify_hash(key_hash(authorization[7:].strip()))
+        """The admin behind an `Authorization: Bearer …` header, or None when there is none or it is unknown.
+
+        Inside a request, an unknown key counts against its client and the tenant in the URL, and
+        past the limit this raises TooManyFailures (429) instead of returning None."""
+        identity = None
+        if authorization and authorization[:7].lower() == "bearer " and authorization[7:].strip():
+            identity = self.identify_hash(key_hash(authorization[7:].strip()))
+        if identity is None and has_request_context():
+            self.limiter.after_failure((request.view_args or {}).get("tenant"), UNAUTHORIZED)
+        return identity
 
     def identify_hash(self, hashed: str) -> AdminIdentity | None:
         """The same for the SHA-256 of a key (what a signed-in session keeps instead of the key)."""
@@ -101,5 +113,4 @@ def admin_for(tenant: str | None) -> AdminIdentity:
 
 
 def unauthorized() -> Problem:
-    return Problem(401, "Send a valid admin key: Authorization: Bearer <admin key>.", code="unauthorized",
-                   headers={"WWW-Authenticate": 'Bearer realm="admin"'})
+    return Problem(401, UNAUTHORIZED, code="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="admin"'})

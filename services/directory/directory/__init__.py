@@ -12,6 +12,7 @@ from shared.admin_auth import AdminVerifier
 from shared.app import install_common
 from shared.http import ServiceClient
 from shared.migrations import open_database
+from shared.ratelimit import AuthFailureLimiter
 
 from .mail import sender_from_env
 from .migrations import STEPS
@@ -30,7 +31,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     token_service = ServiceClient(settings.token_service_url, settings.internal_api_key,
                                   timeout=settings.internal_timeout_seconds)
     # Tests swap the transport: app.extensions["admin_verifier"].token_service = InProcessClient(token_app, key).
-    app.extensions["admin_verifier"] = AdminVerifier(token_service)
+    app.extensions["admin_verifier"] = AdminVerifier(token_service, limiter=AuthFailureLimiter.from_env(config))
     api = install_admin_api(app, "SCIM target: directory admin API")
     from .api.admin import blp as admin_bp
     from .api.internal import bp as internal_bp

@@ -13,6 +13,7 @@ from shared.admin_auth import AdminVerifier
 from shared.app import install_common
 from shared.http import ServiceClient
 from shared.migrations import open_database
+from shared.ratelimit import AuthFailureLimiter
 from shared.schemas.common import utcnow
 
 from .migrations import STEPS
@@ -45,7 +46,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.extensions["token_service"] = token_service
     # Tests swap the transport: app.extensions["directory"] = InProcessClient(directory_app, key).
     app.extensions["directory"] = ServiceClient(settings.directory_url, settings.internal_api_key, timeout=10.0)
-    app.extensions["admin_verifier"] = AdminVerifier(token_service)
+    app.extensions["admin_verifier"] = AdminVerifier(token_service, limiter=AuthFailureLimiter.from_env(config))
     sender = WebhookSender(settings.webhook_timeout_seconds, settings.webhook_attempts)
     app.extensions["webhooks"] = sender
 

@@ -8,6 +8,7 @@ from flask import Flask, Response
 
 from shared.app import install_common
 from shared.http import ServiceClient
+from shared.ratelimit import AuthFailureLimiter
 from shared.scim import SCIM_MEDIA_TYPE
 
 from .auth import TokenVerifier
@@ -25,7 +26,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     token_service = ServiceClient(settings.token_service_url, settings.internal_api_key,
                                   timeout=settings.internal_timeout_seconds)
     app.extensions["token_verifier"] = TokenVerifier(
-        token_service, settings.token_issuer, settings.token_algorithms, settings.token_state_cache_seconds
+        token_service, settings.token_issuer, settings.token_algorithms, settings.token_state_cache_seconds,
+        limiter=AuthFailureLimiter.from_env(config),
     )
     # Tests swap the transport: app.extensions["directory"].transport = InProcessClient(directory_app, key).
     app.extensions["directory"] = DirectoryClient(ServiceClient(

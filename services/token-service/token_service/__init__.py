@@ -9,6 +9,7 @@ from flask import Flask
 from shared.admin_api import install_admin_api
 from shared.app import install_common
 from shared.migrations import open_database
+from shared.ratelimit import AuthFailureLimiter
 
 from .migrations import STEPS
 from .models import db
@@ -31,6 +32,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.extensions["signing_keys"] = SigningKeys(
         settings.signing_key(), settings.algorithm, settings.previous_public_keys()
     )
+    app.extensions["auth_failure_limiter"] = AuthFailureLimiter.from_env(config)
     open_database(db, settings.database_url, STEPS)
 
     api = install_admin_api(app, "SCIM target: token service admin API")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from shared.config import ConfigError, Settings, setting
+
+PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.DOTALL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -15,7 +18,8 @@ class TokenSettings(Settings):
     # PEM of an Ed25519 (or EC/RSA) private key; the file form keeps it out of the environment.
     signing_key_file: str = setting("TOKEN_SIGNING_KEY_FILE", "")
     signing_key_pem: str = setting("TOKEN_SIGNING_KEY", "", secret=True)
-    # Public keys of retired signing keys, still accepted until their tokens are renewed.
+    # Public keys of retired signing keys, still accepted until their tokens are renewed; several PEM
+    # keys may share a file.
     previous_public_key_files: tuple[str, ...] = setting("TOKEN_PREVIOUS_PUBLIC_KEY_FILES", ())
     algorithm: str = setting("TOKEN_ALGORITHM", "EdDSA")
     issuer: str = setting("TOKEN_ISSUER", "scim-target")
@@ -37,4 +41,16 @@ class TokenSettings(Settings):
         raise ConfigError("TOKEN_SIGNING_KEY_FILE or TOKEN_SIGNING_KEY must be set")
 
     def previous_public_keys(self) -> tuple[bytes, ...]:
-        return tuple(Path(p).read_bytes() for p in self.previous_public_key_files)
+        """Each PEM public key of the files; a file may hold several, or none yet, so that a rotation
+        can be a change of file contents and a `kill -HUP` of gunicorn's master (no restart gap)."""
+        keys: list[bytes] = []
+        for name in self.previous_public_key_files:
+            try:
+                text = Path(name).read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"TOKEN_PREVIOUS_PUBLIC_KEY_FILES {name!r}: {exc.strerror}") from exc
+            blocks = [block.group(0) for block in PEM_BLOCK.finditer(text)]
+            if text.strip() and not blocks:
+                raise ConfigError(f"TOKEN_PREVIOUS_PUBLIC_KEY_FILES {name!r} holds no PEM public key")
+            keys.extend(blocks)
+        return tuple(keys)

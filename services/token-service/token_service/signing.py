@@ -29,6 +29,11 @@ class SigningKeys:
             public = serialization.load_pem_public_key(pem)
             self._public[key_id(public)] = public
 
+    def public_pem(self) -> bytes:
+        """The current key's public half: what TOKEN_PREVIOUS_PUBLIC_KEY_FILES gets at the next rotation."""
+        return self._private.public_key().public_bytes(serialization.Encoding.PEM,
+                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._private, algorithm=self.algorithm, headers={"kid": self.kid})
 

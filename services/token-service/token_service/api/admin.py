@@ -18,18 +18,19 @@ from . import schemas as s
 blp = Blueprint("admin", __name__, url_prefix="/admin/v1", description="Tenants, SCIM tokens and admin keys")
 
 
+UNAUTHORIZED = "Send an admin key as 'Authorization: Bearer <admin key>' (a SCIM token is not an admin key)."
+
+
 @blp.before_request
 def _authenticate() -> None:
     header = request.headers.get("Authorization", "")
     presented = header[7:].strip() if header[:7].lower() == "bearer " else ""
     admin = tokens.authenticate_admin(presented, current_app.config["ADMIN_API_KEY"])
     if admin is None:
-        raise Problem(
-            401,
-            "Send an admin key as 'Authorization: Bearer <admin key>' (a SCIM token is not an admin key).",
-            code="unauthorized",
-            headers={"WWW-Authenticate": 'Bearer realm="admin"'},
-        )
+        # Past AUTH_FAILURE_LIMIT this raises 429 instead; a known key never gets here.
+        current_app.extensions["auth_failure_limiter"].after_failure(
+            (request.view_args or {}).get("tenant"), UNAUTHORIZED)
+        raise Problem(401, UNAUTHORIZED, code="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="admin"'})
     g.admin = admin
 
 
