@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,8 @@ import urllib3
 from flask import g, has_request_context
 
 from .errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 INTERNAL_KEY_HEADER = "X-Internal-Key"
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -86,9 +89,9 @@ class ServiceClient:
             except urllib3.exceptions.MaxRetryError as exc:
                 if attempt + 1 < attempts and isinstance(exc.reason, urllib3.exceptions.ProtocolError):
                     continue
-                raise ServiceUnavailable(f"{self.base_url} did not answer: {type(exc.reason).__name__}") from exc
+                raise self._no_answer(method, path, exc.reason) from exc
             except urllib3.exceptions.HTTPError as exc:
-                raise ServiceUnavailable(f"{self.base_url} did not answer: {type(exc).__name__}") from exc
+                raise self._no_answer(method, path, exc) from exc
         data: Any = None
         if resp.data:
             try:
@@ -96,6 +99,11 @@ class ServiceClient:
             except ValueError:
                 data = resp.data.decode(errors="replace")
         return ServiceResponse(resp.status, data, dict(resp.headers))
+
+    def _no_answer(self, method: str, path: str, reason: BaseException | None) -> ServiceUnavailable:
+        """The caller's client sees that a service behind did not answer, never its internal address."""
+        log.warning("%s %s%s did not answer: %s", method, self.base_url, path, type(reason).__name__)
+        return ServiceUnavailable("An internal service did not answer; try again shortly.")
 
     def get(self, path: str, **kw: Any) -> ServiceResponse:
         return self.request("GET", path, **kw)

@@ -65,6 +65,7 @@ def test_a_refused_connection_is_a_prompt_service_unavailable() -> None:
         client.post("/internal/v1/introspect", json_body={"token_hash": "0" * 64})
     assert caught.value.status == 503 and caught.value.headers["Retry-After"]
     assert time.monotonic() - started < 1.0
+    assert "127.0.0.1" not in caught.value.detail  # the caller's client never learns internal addresses
 
 
 class ClosesAfterOne(BaseHTTPRequestHandler):
