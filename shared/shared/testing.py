@@ -7,13 +7,14 @@ import socket
 import subprocess
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import urllib3
 
 from .launcher import base_env, gunicorn_command, service_env, wait_healthy
-from .services import SERVICES, ServiceSpec
+from .services import SERVICES, ServiceSpec, by_name
 
 # Set by scripts/with-postgres: a superuser URL of a throwaway cluster. Unset: SQLite files.
 TEST_DATABASE_ENV = "TEST_DATABASE_URL"
@@ -167,3 +168,57 @@ class InProcessClient:
 
     def post(self, path: str, **kw: Any) -> Any:
         return self.request("POST", path, **kw)
+
+
+class ReplicatedSystem(System):
+    """Like System, but with `replicas[name]` copies of a service (1 when not named), each a gunicorn
+    process on its own port and every copy of a service on that service's one database (issue 6).
+
+    Copy i of a caller is pointed at copy i (modulo their number) of each service it calls, so that with
+    two scim-api and two directory copies each directory copy serves SCIM traffic. `processes[name]` is the
+    first copy, so System's helpers (`url`, `admin`, `request`) keep working; `replicas[name]` holds all."""
+
+    def __init__(self, tmp_dir: Path, replicas: Mapping[str, int], **overrides: str) -> None:
+        self.tmp_dir = tmp_dir
+        ports = {spec.port_env: str(free_port()) for spec in SERVICES}
+        self.env = local_env(tmp_dir, **ports, **overrides)
+        self.replicas: dict[str, list[GunicornProcess]] = {}
+        for spec in SERVICES:  # callees come before their callers in SERVICES
+            database = fresh_database_url(tmp_dir, spec.name) if spec.has_database else None
+            self.replicas[spec.name] = [self._replica(spec, i, database) for i in range(replicas.get(spec.name, 1))]
+        self.processes = {name: copies[0] for name, copies in self.replicas.items()}
+        self.http = urllib3.PoolManager()
+
+    def _replica(self, spec: ServiceSpec, index: int, database: str | None) -> GunicornProcess:
+        own = dict(self.env)
+        if index:
+            port = str(free_port())
+            own[spec.port_env], own[spec.url_env] = port, f"http://127.0.0.1:{port}"
+        for callee, copies in self.replicas.items():
+            own[by_name(callee).url_env] = copies[index % len(copies)].url
+        env = service_env(spec, own, self.tmp_dir)
+        if database:
+            env["DATABASE_URL"] = database
+        env.setdefault("WEB_CONCURRENCY", "2")
+        log_dir = self.tmp_dir / f"{spec.name}-{index}"
+        log_dir.mkdir(exist_ok=True)
+        return GunicornProcess(spec, env, log_dir)
+
+    def start(self) -> ReplicatedSystem:
+        """Copies of one service boot together, as an orchestrator scaling out starts them (their migrations race)."""
+        for copies in self.replicas.values():
+            with ThreadPoolExecutor(max_workers=len(copies)) as pool:
+                list(pool.map(GunicornProcess.start, copies))
+        return self
+
+    def stop(self) -> None:
+        """Every copy at once: each takes about a second to drain, and a test's teardown need not wait in turn."""
+        every = [proc for copies in reversed(list(self.replicas.values())) for proc in copies]
+        with ThreadPoolExecutor(max_workers=len(every)) as pool:
+            list(pool.map(GunicornProcess.stop, every))
+
+    def replica_url(self, name: str, index: int) -> str:
+        return self.replicas[name][index].url
+
+    def logs(self) -> str:
+        return "".join(p.log() for copies in self.replicas.values() for p in copies)

@@ -49,9 +49,11 @@ def record_refused(tenant: str, actor: Actor, operation: str, subject_id: str | 
     if not actor.syncs:
         return
     with db.atomic():
+        # The tenant row before the tenant's outbox lock, the order of every other write: the other way round,
+        # a refusal and a create of the same tenant deadlock (the create's count trigger holds the row).
+        ensure_tenant(tenant, utcnow())
         if is_postgres(db.obj):
             db.execute_sql(f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(%s))", (tenant,))
-        ensure_tenant(tenant, utcnow())
         SyncOutcome.insert(tenant=tenant, time=utcnow(), operation=operation, subject_id=subject_id or "",
                            subject_name=subject_name, status="refused", stored=[], dropped=[dict(refusal)]).execute()
 
