@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,35 @@ class ReplicatedSystem(System):
 
     def logs(self) -> str:
         return "".join(p.log() for copies in self.replicas.values() for p in copies)
+
+
+def _reconnect(db: Any) -> None:
+    """PostgreSQL applies a database's settings to new sessions: empty the pool."""
+    if not db.is_closed():
+        db.close()
+    db.obj.close_all()
+
+
+@contextlib.contextmanager
+def read_only_database(db: Any) -> Iterator[None]:
+    """The engine's own read-only error on the connections of `db` (a peewee DatabaseProxy of an app in this
+    process): SQLITE_READONLY through `PRAGMA query_only` (root ignores a chmod, and connections opened before
+    keep writing), PostgreSQL's read_only_sql_transaction through `default_transaction_read_only`."""
+    from .db import is_postgres
+
+    if not is_postgres(db.obj):
+        db.execute_sql("PRAGMA query_only = ON")
+        try:
+            yield
+        finally:
+            db.execute_sql("PRAGMA query_only = OFF")
+        return
+    name = db.execute_sql("SELECT current_database()").fetchone()[0]
+    db.execute_sql(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    _reconnect(db)
+    try:
+        yield
+    finally:
+        db.execute_sql("SET SESSION default_transaction_read_only = off")
+        db.execute_sql(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+        _reconnect(db)

@@ -22,6 +22,7 @@ import pytest
 
 from directory.models import AuditEvent, Group, Invitation, Membership, SyncOutcome, Tenant, User, db
 from shared.db import is_postgres
+from shared.testing import read_only_database
 
 from .conftest import Api, user_body
 
@@ -33,33 +34,6 @@ LARGE = "x" * 20_000
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table a write touches."""
     return {model.__name__: sorted(map(tuple, model.select().tuples()), key=repr) for model in MODELS}
-
-
-def _reconnect() -> None:
-    """PostgreSQL applies a database's settings to new sessions: empty the pool."""
-    if not db.is_closed():
-        db.close()
-    db.obj.close_all()
-
-
-@contextmanager
-def read_only() -> Iterator[None]:
-    if is_postgres(db.obj):
-        name = db.execute_sql("SELECT current_database()").fetchone()[0]
-        db.execute_sql(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
-        _reconnect()
-        try:
-            yield
-        finally:
-            db.execute_sql("SET SESSION default_transaction_read_only = off")
-            db.execute_sql(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
-            _reconnect()
-        return
-    db.execute_sql("PRAGMA query_only = ON")
-    try:
-        yield
-    finally:
-        db.execute_sql("PRAGMA query_only = OFF")
 
 
 @contextmanager
@@ -123,7 +97,7 @@ def test_a_write_to_a_read_only_database_is_a_503_that_leaves_nothing_and_reads_
     user_id, group_id = make_user()["id"], make_group()["id"]
     method, path, body = WRITES[write](user_id, group_id)
     before = snapshot()
-    with read_only():
+    with read_only_database(db):
         assert_unavailable(api(method, path, body), "read_only")
         assert snapshot() == before
         assert_reads_work(api, user_id, group_id)

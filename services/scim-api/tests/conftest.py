@@ -143,3 +143,23 @@ def find(scim: Scim, flt: str) -> dict[str, Any]:
     resp = scim("GET", f"/Users?filter={flt}")
     assert resp.status_code == 200
     return resp.get_json()
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The token verifier's monotonic clock, frozen: its caches' bounds are crossed by moving it."""
+    from scim_api import auth
+
+    fake = Clock()
+    monkeypatch.setattr(auth.time, "monotonic", fake)
+    return fake

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from scim_api import auth
+from .conftest import Clock
 
 USERS = "/scim/v2/{tenant}/Users?filter=userName%20eq%20%22x%22"
 
@@ -14,21 +14,6 @@ def scim_get(client: FlaskClient, tenant: str, token: str | None) -> tuple[int, 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     resp = client.get(USERS.format(tenant=tenant), headers=headers)
     return resp.status_code, resp.get_json(force=True), dict(resp.headers)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(auth.time, "monotonic", fake)
-    return fake
 
 
 def test_active_token_of_the_tenant_is_accepted(make_token, client: FlaskClient, admin_client: FlaskClient) -> None:

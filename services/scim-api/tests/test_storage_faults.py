@@ -7,42 +7,12 @@ reading Entra's provisioning log sees a read-only database, not an unexplained f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from directory.models import db
-from shared.db import is_postgres
+from shared.testing import read_only_database
 
 from .conftest import Scim, error, find, load
-
-
-def _reconnect() -> None:
-    if not db.is_closed():
-        db.close()
-    db.obj.close_all()
-
-
-@contextmanager
-def directory_read_only() -> Iterator[None]:
-    """SQLite's SQLITE_READONLY, PostgreSQL's read_only_sql_transaction, on the directory's connections (the
-    in-process directory runs in this thread)."""
-    if is_postgres(db.obj):
-        name = db.execute_sql("SELECT current_database()").fetchone()[0]
-        db.execute_sql(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
-        _reconnect()
-        try:
-            yield
-        finally:
-            db.execute_sql("SET SESSION default_transaction_read_only = off")
-            db.execute_sql(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
-            _reconnect()
-        return
-    db.execute_sql("PRAGMA query_only = ON")
-    try:
-        yield
-    finally:
-        db.execute_sql("PRAGMA query_only = OFF")
 
 
 def _member_add(user_id: str) -> dict[str, Any]:
@@ -55,7 +25,7 @@ def test_a_read_only_directory_database_is_a_scim_503_with_its_reason_and_reads_
     ann = scim.create_user(userName="ann@contoso.com")
     group = scim.create_group("Ops")
     bob = {**load("tut-create-user.json"), "userName": "bob@contoso.com"}
-    with directory_read_only():
+    with read_only_database(db):
         for method, path, body in (("POST", "/Users", bob), ("PATCH", f"/Groups/{group['id']}", _member_add(ann["id"])),
                                    ("DELETE", f"/Users/{ann['id']}", None)):
             resp = scim(method, path, body)

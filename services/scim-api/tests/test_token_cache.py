@@ -14,22 +14,9 @@ from shared.local_secrets import generate_signing_key_pem
 from shared.testing import free_port
 from token_service.signing import SigningKeys
 
+from .conftest import Clock
+
 USERS = "/scim/v2/acme/Users?filter=userName%20eq%20%22x%22"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(auth.time, "monotonic", fake)
-    return fake
 
 
 def status(client: FlaskClient, token: str) -> int:
