@@ -76,3 +76,19 @@ def test_a_full_unfiltered_page_reports_the_kept_count(api: Api, make_user: Any,
     assert total(api, "users", startIndex=3) == 3  # a page past the first: still every match
     flt = {"op": "sw", "attr": "userName", "value": "p"}
     assert total(api, "users", filter=flt) == 3  # a filter is counted by the query itself
+
+
+def test_counts_follow_statements_of_many_rows(api: Api, make_user: Any) -> None:
+    """Bulk loads and set-based updates (a migration, a seeding, R-DIR-5's disable) count every row."""
+    make_user("first@example.com")
+    now = dt.datetime(2026, 1, 1)
+    User.insert_many([{"id": f"b{i:031d}", "tenant": TENANT, "user_name": f"b{i}", "user_name_key": f"b{i}",
+                       "source": "scim" if i % 4 else "local", "created": now, "last_modified": now, "data": {}}
+                      for i in range(40)]).execute()
+    assert counted() == actual() == (31, 0)
+    User.update(deleted_at=now).where(User.user_name_key.startswith("b1")).execute()  # b1, b10..b19: 9 scim
+    assert counted() == actual() == (22, 0)
+    User.update(source="scim").where(User.source == "local").execute()  # takeovers, some of deleted users
+    assert counted() == actual()
+    User.delete().where(User.user_name_key.startswith("b")).execute()
+    assert counted() == actual() == (1, 0)
