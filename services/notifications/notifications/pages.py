@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 from shared.schemas.common import utcnow
 
 from . import auth, feed, rules
-from .api.admin import page_of
+from .api.admin import NOTIFICATION_ID, page_of
 from .api.schemas import NotificationQuerySchema
 from .api.tenants import check_tenant
 from .models import Tenant
@@ -123,7 +123,7 @@ def notifications(tenant: str) -> Any:
         back=request.full_path.rstrip("?"))
 
 
-@bp.post("/tenants/<tenant>/notifications/<int:notification_id>/acknowledge")
+@bp.post(f"/tenants/<tenant>/notifications/<{NOTIFICATION_ID}>/acknowledge")
 def acknowledge(tenant: str, notification_id: int) -> Any:
     admin = _require(tenant)
     if admin is None:

@@ -120,6 +120,10 @@ def test_acknowledge_from_the_page_needs_the_csrf_token(client: FlaskClient, env
     assert only(client, admin)["state"] == "acknowledged"
 
 
+def test_an_id_past_the_tables_range_is_a_404_not_a_500(client: FlaskClient, admin: dict[str, str]) -> None:
+    assert client.post(f"{PAGE}/{10**20}/acknowledge", headers=admin).status_code == 404
+
+
 def test_scripts_acknowledge_with_a_bearer_key(client: FlaskClient, admin: dict[str, str],
                                                outcomes: Outcomes) -> None:
     outcomes(**refused_email())

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .attributes import ResourceSpec
+from .errors import ScimError
 
 # Returned whatever the client asks (RFC 7643 §3.1 'returned: always' for id; schemas and meta are the
 # envelope a client needs to read the rest).
@@ -17,7 +18,10 @@ def split_names(raw: str | Iterable[str] | None) -> list[str]:
     """'a, b.c' (query string) or ['a', 'b.c'] (SearchRequest body) → ['a', 'b.c']."""
     if raw is None:
         return []
-    parts = raw.split(",") if isinstance(raw, str) else list(raw)
+    if not isinstance(raw, str | list):  # a SearchRequest may hold any JSON here: true, 3, {"a": 1}
+        raise ScimError(400, "'attributes' and 'excludedAttributes' are attribute names: a comma-separated string "
+                             "or a list of strings (RFC 7644 §3.4.3).", "invalidValue")
+    parts = raw.split(",") if isinstance(raw, str) else raw
     return [p.strip() for p in parts if isinstance(p, str) and p.strip()]
 
 

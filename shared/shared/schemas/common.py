@@ -30,5 +30,8 @@ class UtcDateTime(fields.DateTime):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+            try:
+                parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+            except OverflowError:  # '0001-01-01T00:00:00+01:00' is in year 0 in UTC: no datetime holds it
+                raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
         return parsed

@@ -15,6 +15,9 @@ from . import schemas as s
 from .tenants import check_tenant
 
 blp = Blueprint("admin", __name__, url_prefix="/admin/v1", description="Sync notifications (R-NOT) and webhooks")
+# Ids are the notifications table's serial (32-bit on PostgreSQL); a larger number is routed to a 404 like any
+# missing id, not to the database (SQLite cannot even bind one past 2**63: an OverflowError, a 500).
+NOTIFICATION_ID = "int(min=1, max=2147483647):notification_id"
 
 
 def page_of(tenant: str, query: dict[str, Any]) -> dict[str, Any]:
@@ -35,14 +38,14 @@ def list_notifications(query: dict[str, Any], tenant: str) -> dict[str, Any]:
     return page_of(check_tenant(tenant), query)
 
 
-@blp.get("/tenants/<tenant>/notifications/<int:notification_id>")
+@blp.get(f"/tenants/<tenant>/notifications/<{NOTIFICATION_ID}>")
 @require_admin
 @blp.response(200, s.NotificationSchema)
 def get_notification(tenant: str, notification_id: int) -> dict[str, Any]:
     return feed.view(feed.get_notification(check_tenant(tenant), notification_id))
 
 
-@blp.post("/tenants/<tenant>/notifications/<int:notification_id>/acknowledge")
+@blp.post(f"/tenants/<tenant>/notifications/<{NOTIFICATION_ID}>/acknowledge")
 @require_admin
 @blp.response(200, s.NotificationSchema)
 def acknowledge(tenant: str, notification_id: int) -> dict[str, Any]:
