@@ -72,7 +72,7 @@ def get_group(tenant: str, group_id: str, *, members: bool = True, members_limit
     """One query without members: Entra's GET ?excludedAttributes=members must not pay for them. With
     `members_limit`, a group of more members than that comes back without `members`, at bounded cost."""
     group = _get(tenant, group_id)
-    if not members:
+    if not members or (members_limit is not None and memberships.more_than(group.id, members_limit)):
         return view(group)
     loaded = memberships.members_of([group.id], limit=None if members_limit is None else members_limit + 1)
     shown = loaded[group.id]

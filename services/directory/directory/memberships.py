@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from peewee import ModelSelect, chunked
+from peewee import SQL, ModelSelect, chunked
+
+from shared.db import Prepared, slot
 
 from . import rules
-from .models import Group, Membership, User
+from .models import Group, Membership, User, db
 
 # SQLite allows 32,766 parameters per statement; three per inserted row stays far below it.
 _CHUNK = 500
@@ -78,6 +80,17 @@ def members_query(group_ids: Sequence[str], limit: int | None) -> ModelSelect:
             .join(User, on=(Membership.member == User.id))
             .where(Membership.group.in_(list(group_ids)), User.deleted_at.is_null())
             .order_by(Membership.group, Membership.member).limit(limit))
+
+
+_BEYOND = Prepared(lambda: Membership.select(SQL("1")).where(Membership.group == slot("group"))
+                   .offset(slot("limit")).limit(1))
+
+
+def more_than(group_id: str, limit: int) -> bool:
+    """Whether the group has more than `limit` memberships: a walk of `limit` index entries, no join, so that
+    a group of 100k members is told from a small one at the cost of a small one. It counts members deleted
+    from Entra too, which are not shown: near the bound a group may be answered without its members."""
+    return bool(_BEYOND.rows(db, group=group_id, limit=limit))
 
 
 def members_of(group_ids: Sequence[str], *, limit: int | None = None) -> dict[str, list[dict[str, str]]]:
