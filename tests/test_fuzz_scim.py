@@ -14,7 +14,6 @@ import functools
 import itertools
 import json
 import os
-import signal
 import sqlite3
 import string
 import time
@@ -35,6 +34,8 @@ import scim_api
 import token_service
 from scim_api.attributes import GROUP, USER, ResourceSpec
 from shared.testing import InProcessClient, System, fresh_database_url, local_env
+
+from .fuzzing import TALLY, answered_within, assert_total
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -144,22 +145,6 @@ def check_scim_body(answer: Answer, where: Any) -> None:
     assert answer.content_type.startswith("application/scim+json"), (where, answer.content_type)
     doc = answer.json()
     assert doc["schemas"] == [ERROR] and doc["status"] == str(answer.status) and doc["detail"], (where, doc)
-
-
-@contextmanager
-def answered_within(seconds: float) -> Iterator[None]:
-    """Turn a request that never returns into a test failure instead of a CI run that never ends."""
-
-    def hung(_signum: int, _frame: Any) -> None:
-        raise TimeoutError(f"no answer within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 # --- the system under test: in-process apps ---------------------------------------------------------
@@ -846,24 +831,6 @@ def fuzz_over_http(request: pytest.FixtureRequest, fuzz: Fuzzer) -> None:
 
 
 # --- the run's total --------------------------------------------------------------------------------------
-
-TALLY = "fuzz_requests"  # the user property each fuzz test records its count in
-FUZZ_FILES = ("test_fuzz_scim.py", "test_fuzz_admin.py")
-TOTAL_PER_RUN = 10_000
-
-
-def assert_total(request: pytest.FixtureRequest, own_minimum: int) -> None:
-    """Every test of the fuzz files records its count. All of them have: the whole run's count; some have yet
-    to run (the other file comes later): this file's count, and the other file's last test checks the whole."""
-    items = [i for i in request.session.items if i.path.name in FUZZ_FILES and i.name != request.node.name]
-    counts = {i.nodeid: [v for k, v in i.user_properties if k == TALLY] for i in items}
-    mine = sum(sum(v) for nodeid, v in counts.items() if request.node.path.name in nodeid)
-    if all(counts.values()):
-        both = {i.path.name for i in items} == set(FUZZ_FILES)
-        assert sum(sum(v) for v in counts.values()) >= (TOTAL_PER_RUN if both else own_minimum), counts
-    else:
-        assert mine >= own_minimum, counts
-
 
 def test_the_run_sends_at_least_ten_thousand_requests(request: pytest.FixtureRequest) -> None:
     """Issue 7: 10,000 generated requests or more per run, counted as sent. Both fuzz files end with this test,
