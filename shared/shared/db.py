@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -149,6 +149,15 @@ class Prepared:
         """Model instances of a select of whole rows, each column converted by its field."""
         sql, params = self.bind(model._meta.database, values)
         return iter(model.raw(sql, *params))
+
+    def first(self, model: type[peewee.Model], **values: Any) -> peewee.Model | None:
+        """The first model instance the select finds, or None."""
+        return next(self.models(model, **values), None)
+
+
+def column_slots(model: type[peewee.Model], names: Sequence[str]) -> dict[peewee.Field, peewee.Node]:
+    """{field: slot} for an INSERT of these columns, each slot named and converted as its field."""
+    return {getattr(model, name): slot(name, getattr(model, name)) for name in names}
 
 
 def _fill(param: Any, values: Mapping[str, Any]) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 from peewee import SQL, chunked
 
-from shared.db import Prepared, slot
+from shared.db import Prepared, column_slots
 
 from .models import AuditEvent, db
 
@@ -72,8 +72,7 @@ def membership_events(group_id: str, added: Iterable[str], removed: Iterable[str
 
 
 _COLUMNS = ("tenant", "time", "actor", "source", "kind", "subject_type", "subject_id", "member_id", "changes")
-_INSERT_ONE = Prepared(lambda: AuditEvent.insert(
-    {getattr(AuditEvent, name): slot(name, getattr(AuditEvent, name)) for name in _COLUMNS}))
+_INSERT_ONE = Prepared(lambda: AuditEvent.insert(column_slots(AuditEvent, _COLUMNS)))
 
 
 def record(tenant: str, now: dt.datetime, actor: Actor, events: Sequence[Mapping[str, Any]]) -> None:

@@ -9,13 +9,13 @@ from typing import Any
 
 import peewee
 
-from shared.db import Prepared, slot
+from shared.db import slot
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
 from . import audit, memberships, outcomes, rules
 from .audit import SCIM, Actor
-from .models import Group, Membership, User, db, locked
+from .models import Group, Membership, User, by_lock, db
 from .tenants import ensure_tenant
 
 
@@ -28,20 +28,13 @@ def _taken(display_name: str) -> Problem:
                         "to case; R-DIR-9).", code="uniqueness", attribute="displayName")
 
 
-def _get_query(lock: bool) -> Prepared:
-    def build() -> Any:
-        query = Group.select().where(Group.id == slot("id"), Group.tenant == slot("tenant"),
-                                     Group.source == "scim").limit(1)
-        return locked(query) if lock else query
-    return Prepared(build)
-
-
-_GET = {False: _get_query(False), True: _get_query(True)}
+_GET = by_lock(lambda: Group.select().where(Group.id == slot("id"), Group.tenant == slot("tenant"),
+                                            Group.source == "scim").limit(1))
 
 
 def _get(tenant: str, group_id: str, *, lock: bool = False) -> Group:
     """A group as SCIM sees it: one of its own source (R-DIR-9)."""
-    group = next(_GET[lock].models(Group, id=group_id, tenant=tenant), None)
+    group = _GET[lock].first(Group, id=group_id, tenant=tenant)
     if group is None:
         raise not_found(group_id)
     return group

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from peewee import (
     BigAutoField,
     BigIntegerField,
@@ -18,7 +20,7 @@ from peewee import (
     TextField,
 )
 
-from shared.db import is_postgres
+from shared.db import Prepared, is_postgres
 
 db = DatabaseProxy()
 
@@ -27,6 +29,11 @@ def locked(query: ModelSelect) -> ModelSelect:
     """Lock the selected row until commit. SQLite needs nothing: its IMMEDIATE transactions already
     serialise writers. NO KEY UPDATE does not block the foreign-key checks of membership inserts."""
     return query.for_update("FOR NO KEY UPDATE") if is_postgres(db.obj) else query
+
+
+def by_lock(build: Callable[[], ModelSelect]) -> dict[bool, Prepared]:
+    """The select built once as it is, and once locked(): {False: plain, True: locked}."""
+    return {False: Prepared(build), True: Prepared(lambda: locked(build()))}
 
 
 class BaseModel(Model):

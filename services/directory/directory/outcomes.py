@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from shared.db import Prepared, is_postgres, slot
+from shared.db import Prepared, column_slots, is_postgres
 from shared.schemas.common import utcnow
 
 from .audit import Actor
@@ -18,8 +18,7 @@ _LOCK_CLASS = 7432
 
 
 _COLUMNS = ("tenant", "time", "operation", "subject_id", "subject_name", "status", "stored", "dropped")
-_INSERT = Prepared(lambda: SyncOutcome.insert(
-    {getattr(SyncOutcome, name): slot(name, getattr(SyncOutcome, name)) for name in _COLUMNS}))
+_INSERT = Prepared(lambda: SyncOutcome.insert(column_slots(SyncOutcome, _COLUMNS)))
 
 
 def record(tenant: str, now: dt.datetime, actor: Actor, operation: str, subject_id: str,

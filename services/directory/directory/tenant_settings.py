@@ -36,7 +36,7 @@ _BY_TENANT = Prepared(lambda: TenantSettings.select().where(TenantSettings.tenan
 
 def load(tenant: str) -> Settings:
     """The settings a write applies: one read by primary key; call inside the write's transaction."""
-    row = next(_BY_TENANT.models(TenantSettings, tenant=tenant), None)
+    row = _BY_TENANT.first(TenantSettings, tenant=tenant)
     if row is None:
         return Settings()
     return Settings(auto_invite=bool(row.auto_invite), apple_id=AppleIdSettings.from_dict(row.apple_id))

@@ -8,13 +8,13 @@ from typing import Any
 
 import peewee
 
-from shared.db import Prepared, slot
+from shared.db import Prepared, column_slots, slot
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
 from . import audit, invitations, managed_apple_ids, outcomes, rules, tenant_settings
 from .audit import SCIM, Actor
-from .models import Group, Membership, User, db, locked
+from .models import Group, Membership, User, by_lock, db, locked
 from .tenants import custom_attribute_names, ensure_tenant, ldap_attribute_names
 
 # Attributes kept in columns (indexed or always read); everything else lives in `data`.
@@ -32,19 +32,12 @@ def _taken(user_name: str) -> Problem:
                         "without regard to case).", code="uniqueness", attribute="userName")
 
 
-def _live_query(lock: bool) -> Prepared:
-    def build() -> Any:
-        query = User.select().where(User.id == slot("id"), User.tenant == slot("tenant"),
-                                    User.deleted_at.is_null(), User.source == "scim").limit(1)
-        return locked(query) if lock else query
-    return Prepared(build)
-
-
-_LIVE = {False: _live_query(False), True: _live_query(True)}
+_LIVE = by_lock(lambda: User.select().where(User.id == slot("id"), User.tenant == slot("tenant"),
+                                            User.deleted_at.is_null(), User.source == "scim").limit(1))
 # Every column of a new user but the Managed Apple ID, which managed_apple_ids.assign sets afterwards.
 _INSERTED = ("id", "tenant", "user_name", "user_name_key", "external_id", "display_name", "active", "source",
              "created", "last_modified", "version", "data")
-_INSERT = Prepared(lambda: User.insert({getattr(User, name): slot(name, getattr(User, name)) for name in _INSERTED}))
+_INSERT = Prepared(lambda: User.insert(column_slots(User, _INSERTED)))
 # The user holding a userName, whatever its state: a create takes it over, revives it or is refused.
 _BY_NAME = Prepared(lambda: locked(User.select().where(User.tenant == slot("tenant"),
                                                       User.user_name_key == slot("key")).limit(1)))
@@ -52,7 +45,7 @@ _BY_NAME = Prepared(lambda: locked(User.select().where(User.tenant == slot("tena
 
 def _live(tenant: str, user_id: str, *, lock: bool = False) -> User:
     """A user as SCIM sees it: provisioned (or taken over, R-DIR-8) and not deleted from Entra (R-DIR-4)."""
-    user = next(_LIVE[lock].models(User, id=user_id, tenant=tenant), None)
+    user = _LIVE[lock].first(User, id=user_id, tenant=tenant)
     if user is None:
         raise not_found(user_id)
     return user
@@ -173,7 +166,7 @@ def create_user(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> d
     try:
         with db.atomic():
             ensure_tenant(tenant, now)
-            row = next(_BY_NAME.models(User, tenant=tenant, key=columns["user_name_key"]), None)
+            row = _BY_NAME.first(User, tenant=tenant, key=columns["user_name_key"])
             if row is not None and row.deleted_at is None and row.source == "scim":
                 raise _taken(write["userName"])
             if row is None:
