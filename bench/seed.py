@@ -66,10 +66,6 @@ class Directory:
         if is_postgres(self.database):
             self.database.execute_sql("VACUUM (ANALYZE)")
 
-    def count_users(self, tenant: str) -> int:
-        User = self.models.User
-        return User.select().where(User.tenant == tenant).count()
-
 
 def _progress(label: str, done: int, total: int, started: float, last: list[float], force: bool = False) -> None:
     now = time.monotonic()

@@ -7,6 +7,7 @@ phase is bounded in count and, where it runs for a duration, in time; each reque
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import threading
@@ -28,8 +29,14 @@ MEMBER_BATCH = 10  # members per Add PATCH
 REQUEST_TIMEOUT = urllib3.Timeout(connect=5.0, read=60.0)
 
 
+@functools.cache
+def _entra_file(name: str) -> dict[str, Any]:
+    return json.loads((DATA / name).read_text())
+
+
 def entra_body(name: str) -> dict[str, Any]:
-    return copy.deepcopy(json.loads((DATA / name).read_text()))
+    """A fresh copy of an exact Entra body, read from disk once (not in the client's timed loop)."""
+    return copy.deepcopy(_entra_file(name))
 
 
 def user_body(user_name: str, external_id: str, n: int) -> dict[str, Any]:

@@ -32,6 +32,7 @@ def test_the_benchmark_runs_end_to_end_and_writes_every_figure(tmp_path: Path) -
             assert figures[phase]["rps"] > 0, (target, phase)
         for phase in (*run.WRITE_PHASES, *(f"{op}_c{c}" for op in run.READ_OPS for c in (4, 1))):
             assert figures[phase]["ops"], (target, phase)
+            assert figures[phase]["errors"] == 0, (target, phase, figures[phase].get("first_error"))
             assert all({"n", "p50_ms", "p99_ms"} <= set(o) for o in figures[phase]["ops"].values())
         assert figures["entra"]["errors"] == 0, (target, figures)
     assert set(results["ratios"]["entra"]) == {"ours_vs_peer", "ours_vs_ceiling"}

@@ -26,7 +26,6 @@ from pathlib import Path
 import jwt
 import pytest
 import urllib3
-from cryptography.hazmat.primitives import serialization
 
 from scim_api.auth import KEYS_MAX_AGE_SECONDS
 from shared.local_secrets import generate_signing_key_pem
@@ -95,9 +94,7 @@ def key_id_of(private_pem: bytes) -> str:
 
 
 def public_pem(private_pem: bytes) -> bytes:
-    private = serialization.load_pem_private_key(private_pem, password=None)
-    return private.public_key().public_bytes(serialization.Encoding.PEM,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+    return SigningKeys(private_pem, "EdDSA").public_pem()
 
 
 def replace_file(path: Path, content: bytes) -> None:

@@ -6,19 +6,17 @@ from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 import token_service
 from shared.config import ConfigError
 from shared.local_secrets import generate_signing_key_pem
 from shared.testing import fresh_database_url, local_env
 from token_service.settings import TokenSettings
+from token_service.signing import SigningKeys
 
 
 def public_pem(private_pem: bytes) -> bytes:
-    private = serialization.load_pem_private_key(private_pem, password=None)
-    return private.public_key().public_bytes(serialization.Encoding.PEM,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+    return SigningKeys(private_pem, "EdDSA").public_pem()
 
 
 def test_retired_keys_are_published_beside_the_current_one_and_new_tokens_use_the_current(tmp_path: Path) -> None:
