@@ -9,6 +9,7 @@ MS_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCI
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 SEARCH_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 SCIM_BASE_PATH = "/scim/v2"

@@ -1,20 +1,12 @@
-"""The SCIM attribute catalogue of User and Group (RFC 7643 §4), derived from the shared schemas."""
+"""The SCIM attributes of User and Group as the mapping and PATCH read them, derived from shared.catalogue."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from marshmallow import Schema, fields
-
-from shared.schemas.groups import GroupWriteSchema
-from shared.schemas.users import EnterpriseSchema, UserWriteSchema
-from shared.scim import (
-    CUSTOM_USER_SCHEMA,
-    ENTERPRISE_USER_SCHEMA,
-    GROUP_SCHEMA,
-    USER_SCHEMA,
-)
+from shared import resource_types
+from shared.catalogue import Attribute, Resource
 
 
 @dataclass(frozen=True)
@@ -35,27 +27,14 @@ def _catalogue(*attrs: Attr) -> dict[str, Attr]:
     return {a.name.lower(): a for a in attrs}
 
 
-def _from_field(name: str, f: fields.Field) -> Attr:
-    multi = isinstance(f, fields.List)
-    inner = f.inner if isinstance(f, fields.List) else f
-    if isinstance(inner, fields.Nested):
-        nested = inner.schema
-        return Attr(name, "complex", multi, _catalogue(*(_from_field(n, sf) for n, sf in nested.fields.items())))
-    return Attr(name, "boolean" if isinstance(inner, fields.Boolean) else "string", multi)
+def _view(attribute: Attribute) -> Attr:
+    kind = attribute.type if attribute.type in ("boolean", "complex") else "string"
+    return Attr(attribute.name, kind, attribute.multi_valued, _catalogue(*map(_view, attribute.sub_attributes)),
+                attribute.read_only)
 
 
-def _from_schema(schema: Schema, skip: set[str]) -> list[Attr]:
-    return [_from_field(name, f) for name, f in schema.fields.items() if name not in skip]
-
-
-_REF = Attr("$ref")
-# Read-only attributes (RFC 7643 §3.1, §4.1.2): ignored on POST/PUT, refused on PATCH (RFC 7644 §3.5.2).
-_COMMON_READ_ONLY = (Attr("id", read_only=True), Attr("meta", "complex", read_only=True),
-                     Attr("schemas", multi=True, read_only=True))
-_MANAGER = Attr("manager", "complex", sub=_catalogue(Attr("value"), _REF, Attr("displayName")))
-_MEMBERS = Attr("members", "complex", True, _catalogue(Attr("value"), Attr("type"), _REF))
-_USER_GROUPS = Attr("groups", "complex", True, _catalogue(Attr("value"), Attr("display"), Attr("type"), _REF),
-                    read_only=True)
+# `schemas` is protocol, not an attribute (RFC 7643 §3): read-only like id and meta, and never stored.
+_SCHEMAS = Attr("schemas", multi=True, read_only=True)
 
 
 @dataclass(frozen=True)
@@ -89,25 +68,19 @@ class ResourceSpec:
         return None
 
 
-USER = ResourceSpec(
-    name="User",
-    endpoint="Users",
-    core_urn=USER_SCHEMA,
-    attrs=_catalogue(*_from_schema(UserWriteSchema(), {"enterprise", "custom", "dropped"}), *_COMMON_READ_ONLY,
-                     _USER_GROUPS),
-    extensions={
-        ENTERPRISE_USER_SCHEMA.lower(): (
-            ENTERPRISE_USER_SCHEMA, _catalogue(*_from_schema(EnterpriseSchema(), {"manager"}), _MANAGER)),
-        CUSTOM_USER_SCHEMA.lower(): (CUSTOM_USER_SCHEMA, None),
-    },
-)
+def _spec(resource: Resource) -> ResourceSpec:
+    # An open extension (the tenant's custom attributes) takes any sub-attribute name: None.
+    return ResourceSpec(
+        name=resource.name,
+        endpoint=resource.endpoint,
+        core_urn=resource.core.urn,
+        attrs=_catalogue(*map(_view, resource.top_level()), _SCHEMAS),
+        extensions={s.urn.lower(): (s.urn, None if s.open else _catalogue(*map(_view, s.attributes)))
+                    for s in resource.extensions},
+    )
 
-GROUP = ResourceSpec(
-    name="Group",
-    endpoint="Groups",
-    core_urn=GROUP_SCHEMA,
-    attrs=_catalogue(*_from_schema(GroupWriteSchema(), {"members", "dropped"}), _MEMBERS, *_COMMON_READ_ONLY),
-    # Entra adds Microsoft's group schema URN to `schemas` on create (TUT); it carries no attribute,
-    # and `schemas` is read as information only, so it needs no entry here.
-    extensions={},
-)
+
+USER = _spec(resource_types.USER)
+# Entra adds Microsoft's group schema URN to `schemas` on create; it carries no attribute, and `schemas` is
+# read as information only, so it needs no entry here.
+GROUP = _spec(resource_types.GROUP)

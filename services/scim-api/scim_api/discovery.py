@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.scim import CUSTOM_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, USER_SCHEMA
-
-from . import schema_defs
+from shared import catalogue
+from shared.catalogue import Resource, SchemaDef
+from shared.resource_types import GROUP, USER
+from shared.scim import LIST_RESPONSE_SCHEMA
 
 # Not in shared.scim: only discovery uses them (RFC 7643 §8.7.2).
 SERVICE_PROVIDER_CONFIG_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
-SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 
 MAX_FILTER_RESULTS = 200
 
@@ -47,55 +47,38 @@ def service_provider_config(base_url: str) -> dict[str, Any]:
     }
 
 
-def _resource_type(base_url: str, name: str, description: str, endpoint: str, schema: str,
-                   extensions: list[str]) -> dict[str, Any]:
+def _resource_type(base_url: str, resource: Resource, description: str, custom: bool) -> dict[str, Any]:
     # RFC 7643 §6: id and name are the resource type's name, the endpoint is relative to the base URL.
+    # Neither extension is required: Entra sends the enterprise one only when an attribute is mapped.
     return {
         "schemas": [RESOURCE_TYPE_SCHEMA],
-        "id": name,
-        "name": name,
+        "id": resource.name,
+        "name": resource.name,
         "description": description,
-        "endpoint": endpoint,
-        "schema": schema,
-        # Neither extension is required: Entra sends the enterprise one only when an attribute is mapped.
-        "schemaExtensions": [{"schema": urn, "required": False} for urn in extensions],
-        "meta": _meta("ResourceType", f"{_root(base_url)}/ResourceTypes/{name}"),
+        "endpoint": f"/{resource.endpoint}",
+        "schema": resource.core.urn,
+        "schemaExtensions": [{"schema": s.urn, "required": False} for s in _extensions(resource, custom)],
+        "meta": _meta("ResourceType", f"{_root(base_url)}/ResourceTypes/{resource.name}"),
     }
 
 
-def resource_types(base_url: str) -> list[dict[str, Any]]:
-    """The User and Group resource types (RFC 7643 §6) with the User's enterprise and custom extensions."""
-    return [
-        _resource_type(base_url, "User", "User Account", "/Users", USER_SCHEMA,
-                       [ENTERPRISE_USER_SCHEMA, CUSTOM_USER_SCHEMA]),
-        _resource_type(base_url, "Group", "Group", "/Groups", GROUP_SCHEMA, []),
-    ]
+def _extensions(resource: Resource, custom: bool) -> list[SchemaDef]:
+    # The custom extension exists only once the tenant defined an attribute: an empty one would tell clients
+    # (and conformance testers) that they may write attributes into it, and no name would be accepted.
+    return [s for s in resource.extensions if custom or not s.open]
 
 
-def _schema(base_url: str, schema_id: str, name: str, description: str,
-            attributes: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "schemas": [SCHEMA_SCHEMA],
-        "id": schema_id,
-        "name": name,
-        "description": description,
-        "attributes": attributes,
-        "meta": _meta("Schema", f"{_root(base_url)}/Schemas/{schema_id}"),
-    }
+def resource_types(base_url: str, custom_attributes: list[str]) -> list[dict[str, Any]]:
+    """The User and Group resource types (RFC 7643 §6); the User's custom extension when the tenant has one."""
+    custom = bool(custom_attributes)
+    return [_resource_type(base_url, USER, "User Account", custom), _resource_type(base_url, GROUP, "Group", custom)]
 
 
 def schemas(base_url: str, custom_attributes: list[str]) -> list[dict[str, Any]]:
     """Every schema served (RFC 7643 §7), the custom extension listing the tenant's attributes (R-SCIM-3)."""
-    return [
-        _schema(base_url, USER_SCHEMA, "User", "User Account", schema_defs.user_attributes()),
-        _schema(base_url, ENTERPRISE_USER_SCHEMA, "EnterpriseUser", "Enterprise User",
-                schema_defs.enterprise_user_attributes()),
-        # Listed even when the tenant has no custom attribute, since the User resource type names it.
-        _schema(base_url, CUSTOM_USER_SCHEMA, "Ivanti custom attributes",
-                "Custom user attributes defined by the tenant's admin, one string each.",
-                schema_defs.custom_user_attributes(custom_attributes)),
-        _schema(base_url, GROUP_SCHEMA, "Group", "Group", schema_defs.group_attributes()),
-    ]
+    root, custom = _root(base_url), catalogue.custom_attributes(custom_attributes)
+    served = (USER.core, *_extensions(USER, bool(custom)), GROUP.core)
+    return [s.definition(root, custom if s.open else None) for s in served]
 
 
 def _by_id(documents: list[dict[str, Any]], wanted: str) -> dict[str, Any] | None:
@@ -108,9 +91,9 @@ def schema_by_id(base_url: str, custom_attributes: list[str], schema_id: str) ->
     return _by_id(schemas(base_url, custom_attributes), schema_id)
 
 
-def resource_type_by_id(base_url: str, name: str) -> dict[str, Any] | None:
+def resource_type_by_id(base_url: str, custom_attributes: list[str], name: str) -> dict[str, Any] | None:
     """The resource type for GET /ResourceTypes/{id} (RFC 7644 §4), or None when there is no such type."""
-    return _by_id(resource_types(base_url), name)
+    return _by_id(resource_types(base_url, custom_attributes), name)
 
 
 def list_response(resources: list[dict[str, Any]]) -> dict[str, Any]:

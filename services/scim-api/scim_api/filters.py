@@ -22,14 +22,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from marshmallow import ValidationError
 
+from shared import resource_types
+from shared.catalogue import Attribute, Resource, is_custom_name
 from shared.schemas.filters import COMPARISON_OPS, MAX_DEPTH, load_filter
-from shared.scim import CUSTOM_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 MAX_LENGTH = 4096  # characters; Entra's own filters are one comparison
 
@@ -51,41 +52,26 @@ class Attr:
         return next((s for s in self.subs if s.lower() == name.lower()), None)
 
 
-def _multi(name: str, subs: tuple[str, ...] = ("value", "type", "primary", "display")) -> Attr:
-    # RFC 7644 §3.4.2.2: a multi-valued attribute compared without a sub-attribute means its "value".
-    return Attr(name, subs, multi=True, implied="value" if "value" in subs else None)
+def _filterable(attribute: Attribute) -> Attr:
+    subs = tuple(s.name for s in attribute.sub_attributes if s.filterable)
+    # RFC 7644 §3.4.2.2: a multi-valued attribute compared without a sub-attribute means its "value"; so does
+    # the manager, which Entra writes as a bare id (`manager eq "<id>"`).
+    implied = "value" if (attribute.multi_valued or attribute.as_value) and "value" in subs else None
+    return Attr(attribute.name, subs, attribute.multi_valued, implied)
 
 
-def _table(*attrs: Attr) -> dict[str, Attr]:
-    return {a.name.lower(): a for a in attrs}
+def _table(attributes: Iterable[Attribute]) -> dict[str, Attr]:
+    return {a.name.lower(): _filterable(a) for a in attributes if a.filterable}
 
 
-_META = Attr("meta", ("created", "lastModified", "resourceType", "version"))
-_ADDRESS = ("formatted", "streetAddress", "locality", "region", "postalCode", "country", "type", "primary")
-_USER = _table(
-    Attr("id"), Attr("externalId"), _META,
-    *(Attr(n) for n in ("userName", "displayName", "nickName", "profileUrl", "title", "userType",
-                        "preferredLanguage", "locale", "timezone", "active")),
-    Attr("name", ("formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix")),
-    _multi("emails"), _multi("phoneNumbers", ("value", "type", "primary")), _multi("addresses", _ADDRESS),
-    _multi("roles"), _multi("groups", ("value", "display", "type")),
-    # Stored too (shared.schemas.users) and filterable in the directory (RFC 7643 §4.1.2).
-    _multi("ims"), _multi("photos"), _multi("entitlements"), _multi("x509Certificates"),
-)
-_ENTERPRISE = _table(
-    *(Attr(n) for n in ("employeeNumber", "costCenter", "organization", "division", "department")),
-    # Entra writes the manager as a bare id (entra-scim.md): `manager eq "<id>"` means its value.
-    Attr("manager", ("value", "displayName"), implied="value"),
-)
-_GROUP = _table(Attr("id"), Attr("externalId"), Attr("displayName"), _META,
-                _multi("members", ("value", "type")))
-# Per resource, schema URN → attributes; core first. None: the custom extension is open, any name
-# of this shape (the directory decides whether the tenant defined it, R-DIR-11).
-_SCHEMAS: dict[str, tuple[tuple[str, Mapping[str, Attr] | None], ...]] = {
-    "User": ((USER_SCHEMA, _USER), (ENTERPRISE_USER_SCHEMA, _ENTERPRISE), (CUSTOM_USER_SCHEMA, None)),
-    "Group": ((GROUP_SCHEMA, _GROUP),),
-}
-_CUSTOM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+def _schemas(resource: Resource) -> tuple[tuple[str, Mapping[str, Attr] | None], ...]:
+    """Schema URN → filterable attributes, core (with the common ones) first. None: the custom extension
+    is open, any custom attribute name (the directory decides whether the tenant defined it, R-DIR-11)."""
+    core = (resource.core.urn, _table((*resource.common, *resource.core.attributes)))
+    return (core, *((s.urn, None if s.open else _table(s.attributes)) for s in resource.extensions))
+
+
+_SCHEMAS = {r.name: _schemas(r) for r in (resource_types.USER, resource_types.GROUP)}
 _ATTR_PATH = re.compile(r"(?P<name>[A-Za-z][A-Za-z0-9_-]*)(?:\.(?P<sub>[A-Za-z][A-Za-z0-9_-]*))?")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")  # JSON number (RFC 7159 §6)
 _LITERALS = {"true": True, "false": False, "null": None}
@@ -297,8 +283,8 @@ class Parser:
 
 
 def _lookup(prefix: str, table: Mapping[str, Attr] | None, name: str, sub: str | None) -> Ref | None:
-    if table is None:  # the open custom extension: single-valued strings (shared.schemas.users, custom)
-        return Ref(prefix, Attr(name)) if sub is None and _CUSTOM_NAME.fullmatch(name) else None
+    if table is None:  # the open custom extension: single-valued strings
+        return Ref(prefix, Attr(name)) if sub is None and is_custom_name(name) else None
     attr = table.get(name.lower())
     if attr is None or (sub is not None and attr.sub(sub) is None):
         return None

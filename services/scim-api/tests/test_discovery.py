@@ -85,10 +85,11 @@ def test_attribute_names_are_unique_without_regard_to_case(schema_id: str) -> No
 
 
 def test_core_user_lists_the_rfc_attributes() -> None:
-    """RFC 7643 §4.1 / §8.7.1; the common attributes id, externalId and meta are not part of a schema (§3.1)."""
+    """RFC 7643 §4.1 / §8.7.1 but password (never kept here); the common attributes id, externalId and meta are
+    not part of a schema (§3.1)."""
     assert _names(_schemas()[USER_SCHEMA]["attributes"]) == [
         "userName", "name", "displayName", "nickName", "profileUrl", "title", "userType", "preferredLanguage",
-        "locale", "timezone", "active", "password", "emails", "phoneNumbers", "ims", "photos", "addresses",
+        "locale", "timezone", "active", "emails", "phoneNumbers", "ims", "photos", "addresses",
         "groups", "entitlements", "roles", "x509Certificates"]
     assert _names(_attribute(USER_SCHEMA, "name")["subAttributes"]) == [
         "formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"]
@@ -101,9 +102,9 @@ def test_user_name_is_required_case_insensitive_and_unique_on_the_server() -> No
     assert user_name["type"] == "string" and user_name["multiValued"] is False
 
 
-def test_password_is_write_only_and_never_returned() -> None:
-    password = _attribute(USER_SCHEMA, "password")
-    assert (password["mutability"], password["returned"]) == ("writeOnly", "never")
+def test_password_is_not_offered_because_it_is_never_kept() -> None:
+    """No password is set from Entra here: /Schemas must not offer an attribute that a write would drop."""
+    assert "password" not in _names(_schemas()[USER_SCHEMA]["attributes"])
 
 
 def test_groups_of_a_user_are_read_only_down_to_every_sub_attribute() -> None:
@@ -157,9 +158,9 @@ def test_enterprise_user_has_the_rfc_attributes_and_a_complex_manager_with_value
     assert _attribute(ENTERPRISE_USER_SCHEMA, "manager.displayName")["mutability"] == "readOnly"
 
 
-@pytest.mark.parametrize("custom", [[], ["custAttr1"], ["custAttr1", "costCode", "badgeId"]])
+@pytest.mark.parametrize("custom", [["custAttr1"], ["custAttr1", "cost-center", "badge_id"]])
 def test_custom_extension_lists_exactly_the_tenants_custom_attributes(custom: list[str]) -> None:
-    """R-SCIM-3, R-DIR-11: one optional, read-write, single-valued string per custom attribute, none when none."""
+    """R-SCIM-3, R-DIR-11: one optional, read-write, single-valued string per custom attribute."""
     extension = _schemas(custom)[CUSTOM_USER_SCHEMA]
     assert extension["name"] and extension["attributes"] is not None
     assert _names(extension["attributes"]) == custom
@@ -180,9 +181,20 @@ def test_one_tenants_custom_attributes_never_show_in_the_next_call() -> None:
     first = _schemas(["custAttr1"])
     first[USER_SCHEMA]["attributes"][0]["required"] = False
     first[CUSTOM_USER_SCHEMA]["attributes"].append({"name": "leak"})
-    again = _schemas([])
-    assert again[CUSTOM_USER_SCHEMA]["attributes"] == []
+    again = _schemas(["other"])
+    assert _names(again[CUSTOM_USER_SCHEMA]["attributes"]) == ["other"]
     assert again[USER_SCHEMA]["attributes"][0]["required"] is True
+
+
+def test_a_tenant_without_custom_attributes_is_offered_no_custom_extension() -> None:
+    """An empty extension would invite writes into it that no name can satisfy (scim2-tester's add and replace
+    checks write there): neither /Schemas nor the User resource type lists it until an attribute is defined."""
+    assert CUSTOM_USER_SCHEMA not in _schemas([])
+    user = discovery.resource_type_by_id(BASE, [], "User")
+    assert [e["schema"] for e in user["schemaExtensions"]] == [ENTERPRISE_USER_SCHEMA]
+    assert discovery.schema_by_id(BASE, [], CUSTOM_USER_SCHEMA) is None
+    defined = discovery.resource_type_by_id(BASE, ["custAttr1"], "User")
+    assert [e["schema"] for e in defined["schemaExtensions"]] == [ENTERPRISE_USER_SCHEMA, CUSTOM_USER_SCHEMA]
 
 
 def test_schema_documents_carry_the_schema_urn_and_their_location() -> None:
@@ -196,7 +208,7 @@ def test_schema_documents_carry_the_schema_urn_and_their_location() -> None:
 
 def test_resource_types_describe_users_with_both_extensions_and_groups() -> None:
     """RFC 7643 §6; neither User extension is required (Entra sends them only when mapped)."""
-    user, group = discovery.resource_types(BASE)
+    user, group = discovery.resource_types(BASE, ["custAttr1"])
     assert (user["id"], user["name"], user["endpoint"], user["schema"]) == ("User", "User", "/Users", USER_SCHEMA)
     assert user["schemaExtensions"] == [{"schema": ENTERPRISE_USER_SCHEMA, "required": False},
                                         {"schema": CUSTOM_USER_SCHEMA, "required": False}]
@@ -212,7 +224,7 @@ def test_resource_types_describe_users_with_both_extensions_and_groups() -> None
 def test_every_schema_a_resource_type_names_is_served(custom: list[str]) -> None:
     """RFC 7644 §4: a client follows a resource type's schema URNs to /Schemas; none may dangle."""
     served = set(_schemas(custom))
-    for resource_type in discovery.resource_types(BASE):
+    for resource_type in discovery.resource_types(BASE, custom):
         named = {resource_type["schema"], *(e["schema"] for e in resource_type["schemaExtensions"])}
         assert named <= served, resource_type["id"]
 
@@ -235,7 +247,7 @@ def test_service_provider_config_states_what_is_supported() -> None:
 @pytest.mark.parametrize("base", [BASE, f"{BASE}/"])
 def test_locations_are_built_from_the_base_url_without_a_double_slash(base: str) -> None:
     locations = [discovery.service_provider_config(base)["meta"]["location"],
-                 *(d["meta"]["location"] for d in discovery.resource_types(base)),
+                 *(d["meta"]["location"] for d in discovery.resource_types(base, ["custAttr1"])),
                  *(d["meta"]["location"] for d in discovery.schemas(base, []))]
     assert all(loc.startswith(f"{BASE}/") and "//" not in loc.removeprefix("https://") for loc in locations)
 
@@ -250,16 +262,16 @@ def test_schema_by_id_finds_a_schema_without_regard_to_case_and_none_for_unknown
 
 
 def test_resource_type_by_id_finds_user_and_group_and_none_for_unknown_ids() -> None:
-    user, group = discovery.resource_type_by_id(BASE, "User"), discovery.resource_type_by_id(BASE, "group")
+    user, group = discovery.resource_type_by_id(BASE, ["custAttr1"], "User"), discovery.resource_type_by_id(BASE, ["custAttr1"], "group")
     assert user is not None and user["endpoint"] == "/Users"
     assert group is not None and group["endpoint"] == "/Groups"
-    assert discovery.resource_type_by_id(BASE, "Printer") is None
+    assert discovery.resource_type_by_id(BASE, ["custAttr1"], "Printer") is None
 
 
 @pytest.mark.parametrize("count", [0, 1, 4])
 def test_list_response_wraps_the_documents_in_one_page(count: int) -> None:
     """RFC 7644 §3.4.2: totalResults, startIndex 1, itemsPerPage and Resources."""
-    resources = discovery.schemas(BASE, [])[:count]
+    resources = discovery.schemas(BASE, ["custAttr1"])[:count]
     assert discovery.list_response(resources) == {
         "schemas": [LIST_RESPONSE_SCHEMA], "totalResults": count, "startIndex": 1, "itemsPerPage": count,
         "Resources": resources}
@@ -272,7 +284,7 @@ def test_scim2_models_loads_every_document(custom: list[str]) -> None:
     ctx = Context.RESOURCE_QUERY_RESPONSE
     config = ServiceProviderConfig.model_validate(discovery.service_provider_config(BASE), scim_ctx=ctx)
     assert config.filter.max_results == 200 and config.bulk.supported is False
-    types = [ResourceType.model_validate(d, scim_ctx=ctx) for d in discovery.resource_types(BASE)]
+    types = [ResourceType.model_validate(d, scim_ctx=ctx) for d in discovery.resource_types(BASE, ["custAttr1"])]
     assert [t.id for t in types] == ["User", "Group"]
     loaded = [Schema.model_validate(d, scim_ctx=ctx) for d in discovery.schemas(BASE, custom)]
     assert [s.id for s in loaded] == list(_schemas(custom))

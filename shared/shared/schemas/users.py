@@ -1,65 +1,30 @@
 """The directory's user as it crosses service boundaries: SCIM attribute names, no SCIM envelope.
 
 scim-api translates SCIM (schemas, meta, URN-keyed extensions, Entra quirks) to this shape and
-back; the directory stores it and applies the R-DIR rules. Extension attributes travel under
-`enterprise` and `custom`; the manager is a user id. Read-only fields are dumped, never loaded.
+back; the directory stores it and applies the R-DIR rules. The write shape is derived from the attribute
+catalogue (shared.resource_types): extension attributes travel under `enterprise` and `custom`, the
+manager is a user id. Inside a complex value an absent sub-attribute stays absent when loaded (no
+default): a replace removes it, while a null or blank one keeps the stored value (R-DIR-7).
+Read-only fields are dumped, never loaded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
 
+from ..catalogue import Attribute, NotStored
+from ..resource_types import USER
 from .common import UtcDateTime
 
 _str = {"load_default": None, "allow_none": True}
-# Inside a complex value an absent sub-attribute stays absent when loaded (no default): a replace removes
-# it, while a null or blank one keeps the stored value (R-DIR-7).
-_sub = {"allow_none": True}
 
 
 class Strict(Schema):
     class Meta:
         unknown = RAISE  # a contract drift between services fails loudly, not silently
-
-
-class NameSchema(Strict):
-    formatted = fields.String(**_sub)
-    familyName = fields.String(**_sub)
-    givenName = fields.String(**_sub)
-    middleName = fields.String(**_sub)
-    honorificPrefix = fields.String(**_sub)
-    honorificSuffix = fields.String(**_sub)
-
-
-class MultiValueSchema(Strict):
-    """emails, phoneNumbers, ims, photos, roles, entitlements, x509Certificates (RFC 7643 §2.4)."""
-
-    value = fields.String(**_sub)
-    type = fields.String(**_sub)
-    primary = fields.Boolean(allow_none=True)
-    display = fields.String(**_sub)
-
-
-class AddressSchema(Strict):
-    formatted = fields.String(**_sub)
-    streetAddress = fields.String(**_sub)
-    locality = fields.String(**_sub)
-    region = fields.String(**_sub)
-    postalCode = fields.String(**_sub)
-    country = fields.String(**_sub)
-    type = fields.String(**_sub)
-    primary = fields.Boolean(allow_none=True)
-
-
-class EnterpriseSchema(Strict):
-    """urn:ietf:params:scim:schemas:extension:enterprise:2.0:User (RFC 7643 §4.3)."""
-
-    employeeNumber = fields.String(**_sub)
-    costCenter = fields.String(**_sub)
-    organization = fields.String(**_sub)
-    division = fields.String(**_sub)
-    department = fields.String(**_sub)
-    manager = fields.String(**_sub, metadata={"description": "the manager's user id"})
 
 
 class DroppedSchema(Strict):
@@ -78,33 +43,61 @@ class GroupRefSchema(Strict):
     display = fields.String(**_str)
 
 
-class UserWriteSchema(Strict):
-    """What scim-api sends on create and replace: the whole user (absent = not set)."""
+def _field(attr: Attribute, *, top: bool) -> fields.Field:
+    """The contract's field for one catalogued attribute; inside an object, an absent value stays absent."""
+    opts: dict[str, Any] = {"allow_none": True, "metadata": {"description": attr.description}}
+    if attr.multi_valued:
+        return fields.List(fields.Nested(_object_schema(attr)), load_default=list, metadata=opts["metadata"])
+    if top:
+        opts["load_default"] = None
+    if attr.type == "boolean":
+        return fields.Boolean(**opts)
+    if attr.complex and not attr.as_value:
+        return fields.Nested(_object_schema(attr), **opts)
+    return fields.String(**opts)
 
-    userName = fields.String(required=True, validate=validate.Length(min=1, max=256))
-    externalId = fields.String(**_str)
-    active = fields.Boolean(load_default=True)
-    displayName = fields.String(**_str)
-    nickName = fields.String(**_str)
-    profileUrl = fields.String(**_str)
-    title = fields.String(**_str)
-    userType = fields.String(**_str)
-    preferredLanguage = fields.String(**_str)
-    locale = fields.String(**_str)
-    timezone = fields.String(**_str)
-    name = fields.Nested(NameSchema, load_default=None, allow_none=True)
-    emails = fields.List(fields.Nested(MultiValueSchema), load_default=list)
-    phoneNumbers = fields.List(fields.Nested(MultiValueSchema), load_default=list)
-    ims = fields.List(fields.Nested(MultiValueSchema), load_default=list)
-    photos = fields.List(fields.Nested(MultiValueSchema), load_default=list)
-    addresses = fields.List(fields.Nested(AddressSchema), load_default=list)
-    roles = fields.List(fields.Nested(MultiValueSchema), load_default=list)
-    entitlements = fields.List(fields.Nested(MultiValueSchema), load_default=list)
-    x509Certificates = fields.List(fields.Nested(MultiValueSchema), load_default=list)
-    enterprise = fields.Nested(EnterpriseSchema, load_default=None, allow_none=True)
-    custom = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), load_default=dict)
+
+_OBJECTS: dict[tuple[tuple[str, str], ...], type[Schema]] = {}
+
+
+def _object_schema(attr: Attribute) -> type[Schema]:
+    """One schema per shape of sub-attributes: emails, phoneNumbers, roles… share MultiValueSchema."""
+    kept = list(_writable(attr.sub_attributes))
+    shape = tuple((s.name, s.type == "boolean") for s in kept)
+    if shape not in _OBJECTS:
+        name = "MultiValue" if attr.sub("value") else attr.name.removesuffix("es").capitalize()
+        subs = {s.name: _field(s, top=False) for s in kept}
+        _OBJECTS[shape] = type(f"{name}Schema", (Strict,), subs)
+    return _OBJECTS[shape]
+
+
+def _writable(attributes: Iterable[Attribute]) -> Iterator[Attribute]:
+    """What a client may write and the directory keeps (no `$ref`: it is derived from `value`)."""
+    return (a for a in attributes if not a.read_only and not isinstance(a.stored, NotStored))
+
+
+def _user_write_fields() -> dict[str, Any]:
+    out: dict[str, Any] = {a.name: _field(a, top=True) for a in _writable(USER.top_level())}
+    user_name = USER.core.attribute("userName")
+    out["userName"] = fields.String(required=True, validate=validate.Length(min=1, max=user_name.max_length))
+    out["active"] = fields.Boolean(load_default=True)
+    for schema in USER.extensions:
+        if schema.open:  # the tenant's own attributes: one text value each
+            out[schema.key] = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
+                                          load_default=dict)
+        else:
+            nested = type(f"{schema.key.capitalize()}Schema", (Strict,),
+                          {a.name: _field(a, top=False) for a in _writable(schema.attributes)})
+            out[schema.key] = fields.Nested(nested, load_default=None, allow_none=True,
+                                            metadata={"description": schema.urn})
     # Attributes scim-api could not map (unknown to our schemas): recorded with the write.
-    dropped = fields.List(fields.Nested(DroppedSchema), load_default=list)
+    out["dropped"] = fields.List(fields.Nested(DroppedSchema), load_default=list)
+    return out
+
+
+# What scim-api sends on create and replace: the whole user (absent = not set), one field per catalogued
+# attribute that a client may write.
+UserWriteSchema: type[Schema] = type("UserWriteSchema", (Strict,), _user_write_fields())
 
 
 class UserSchema(UserWriteSchema):

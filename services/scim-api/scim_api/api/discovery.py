@@ -20,12 +20,13 @@ def service_provider_config() -> Response:
 
 @bp.get("/ResourceTypes")
 def resource_types() -> Response:
-    return scim_response(documents.list_response(documents.resource_types(base_url())))
+    return scim_response(documents.list_response(documents.resource_types(base_url(), _custom_attributes())))
 
 
 @bp.get("/ResourceTypes/<type_id>")
 def resource_type(type_id: str) -> Response:
-    return scim_response(_found(documents.resource_type_by_id(base_url(), type_id), type_id, "resource type"))
+    found = documents.resource_type_by_id(base_url(), _custom_attributes(), type_id)
+    return scim_response(_found(found, type_id, "resource type"))
 
 
 @bp.get("/Schemas")
