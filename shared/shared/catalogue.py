@@ -156,6 +156,9 @@ class Resource:
         lowered = urn.lower()
         return next((s for s in self.extensions if s.urn.lower() == lowered), None)
 
+    def common_attribute(self, name: str) -> Attribute:
+        return next(a for a in self.common if a.name == name)
+
     def top_level(self) -> Iterator[Attribute]:
         """Common and core attributes: those at the top level of the contract's shape."""
         yield from self.common

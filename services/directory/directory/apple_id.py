@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 
+from shared.catalogue import is_custom_name
 from shared.errors import Problem
 
-from .rules import CUSTOM_NAME
 from .templates import preferred_email
 
 ATTRIBUTE = "managedAppleId"
@@ -43,7 +43,7 @@ class AppleIdSettings:
             raise _invalid("source", f"The Managed Apple ID source is one of {', '.join(SOURCES)}, "
                                      f"not {str(self.source)[:40]!r}.")
         if self.source == "custom":
-            if not isinstance(self.custom_attribute, str) or not CUSTOM_NAME.match(self.custom_attribute):
+            if not isinstance(self.custom_attribute, str) or not is_custom_name(self.custom_attribute):
                 raise _invalid("custom_attribute", "The custom source needs the name of a custom attribute "
                                                    "(a letter then up to 63 letters, digits, '_' or '-').")
             if self.appleid_subdomain:

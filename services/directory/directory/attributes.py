@@ -1,14 +1,17 @@
-"""Where each filterable SCIM attribute of users and groups is stored: a column, JSON, or memberships."""
+"""Where each filterable SCIM attribute of users and groups is stored (a column, JSON, or memberships), as
+the attribute catalogue (shared.resource_types) says; peewee fields and JSON paths for the filter compiler."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from peewee import Field
 
+from shared import catalogue, resource_types
+from shared.catalogue import Attribute, Memberships, NotStored, Resource, SchemaDef
 from shared.errors import Problem
-from shared.scim import CUSTOM_USER_SCHEMA, ENTERPRISE_USER_SCHEMA
+from shared.scim import CUSTOM_USER_SCHEMA
 
 from .models import Group, User
 
@@ -60,55 +63,64 @@ class Related:
 
 Target = Column | Json | JsonArray | Related
 
-_MULTI_SUBS = {s.name.lower(): s for s in (Sub("value"), Sub("type"), Sub("primary", "boolean"), Sub("display"))}
-_ADDRESS_SUBS = {s.name.lower(): s for s in (
-    Sub("formatted"), Sub("streetAddress"), Sub("locality"), Sub("region"), Sub("postalCode"), Sub("country"),
-    Sub("type"), Sub("primary", "boolean"))}
-_NAME_SUBS = ("formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix")
-_SIMPLE = ("nickName", "profileUrl", "title", "userType", "preferredLanguage", "locale", "timezone")
-_ENTERPRISE = ("employeeNumber", "costCenter", "organization", "division", "department")
-_MULTI = ("emails", "phoneNumbers", "ims", "photos", "roles", "entitlements", "x509Certificates")
+_KINDS = {"boolean": "boolean", "dateTime": "datetime"}
 
 
-def _user_catalogue() -> dict[str, Target]:
-    attrs: dict[str, Target] = {
-        "id": Column(User.id, fold="exact", nullable=False),
-        "externalid": Column(User.external_id, fold="exact"),
-        "username": Column(User.user_name_key, fold="key", nullable=False),
-        "displayname": Column(User.display_name),
-        "active": Column(User.active, "boolean", "exact", nullable=False),
-        "meta.created": Column(User.created, "datetime", "exact", nullable=False),
-        "meta.lastmodified": Column(User.last_modified, "datetime", "exact", nullable=False),
-        "name": Json(("name",), "object"),
-        "groups": Related("groups"),
-        "groups.value": Related("groups"),
-    }
-    attrs.update({f"name.{n.lower()}": Json(("name", n)) for n in _NAME_SUBS})
-    attrs.update({n.lower(): Json((n,)) for n in _SIMPLE})
-    for key, subs in [*((m, _MULTI_SUBS) for m in _MULTI), ("addresses", _ADDRESS_SUBS)]:
-        attrs[key.lower()] = JsonArray(key, subs)
-        attrs.update({f"{key.lower()}.{s}": JsonArray(key, subs, sub) for s, sub in subs.items()})
-    ent = ENTERPRISE_USER_SCHEMA.lower()
-    attrs.update({f"{ent}:{n.lower()}": Json(("enterprise", n)) for n in _ENTERPRISE})
-    # The manager is stored as the manager's user id: ids are caseExact.
-    attrs[f"{ent}:manager"] = attrs[f"{ent}:manager.value"] = Json(("enterprise", "manager"), exact=True)
-    return attrs
+def _column(model: type, attribute: Attribute, stored: catalogue.Column) -> Column:
+    # A casefolded copy column compares uniqueness keys (userName, group displayName); otherwise the case
+    # rule of the attribute (RFC 7643 caseExact) decides between LOWER() on both sides and exact.
+    name, fold = (stored.key, "key") if stored.key else (stored.name, "exact" if attribute.case_exact else "lower")
+    if attribute.type in _KINDS:
+        fold = "exact"
+    return Column(getattr(model, name), _KINDS.get(attribute.type, "string"), fold, stored.nullable)
 
 
-def _group_catalogue() -> dict[str, Target]:
-    return {
-        "id": Column(Group.id, fold="exact", nullable=False),
-        "externalid": Column(Group.external_id, fold="exact"),
-        "displayname": Column(Group.display_name_key, fold="key", nullable=False),
-        "meta.created": Column(Group.created, "datetime", "exact", nullable=False),
-        "meta.lastmodified": Column(Group.last_modified, "datetime", "exact", nullable=False),
-        "members": Related("members"),
-        "members.value": Related("members"),
-    }
+def _sub(attribute: Attribute) -> Sub:
+    return Sub(attribute.name, _KINDS.get(attribute.type, "string"), attribute.case_exact)
 
 
-USER_ATTRIBUTES = _user_catalogue()
-GROUP_ATTRIBUTES = _group_catalogue()
+def _targets(model: type, schema: SchemaDef | None, attr: Attribute) -> Iterator[tuple[str, Target]]:
+    """(lowered path, storage) for an attribute and its filterable sub-attributes."""
+    name = attr.name.lower() if schema is None or schema.key is None else f"{schema.urn.lower()}:{attr.name.lower()}"
+    subs = [s for s in attr.sub_attributes if s.filterable]
+    if isinstance(attr.stored, Memberships):
+        yield name, Related(attr.stored.kind)
+        yield from ((f"{name}.{s.name.lower()}", Related(attr.stored.kind)) for s in subs)
+    elif isinstance(attr.stored, catalogue.Column):
+        yield name, _column(model, attr, attr.stored)
+    elif attr.as_value:  # kept as the value alone (the manager's user id): ids are caseExact
+        target = Json(schema.path(attr) if schema else (attr.name,), exact=True)
+        yield name, target
+        yield f"{name}.value", target
+    elif attr.multi_valued:
+        by_name = {s.name.lower(): _sub(s) for s in subs}
+        yield name, JsonArray(attr.name, by_name)
+        yield from ((f"{name}.{key}", JsonArray(attr.name, by_name, sub)) for key, sub in by_name.items())
+    elif attr.complex:
+        path = schema.path(attr) if schema else (attr.name,)
+        if not isinstance(attr.stored, NotStored):  # meta is not kept as an object, only its times are
+            yield name, Json(path, "object")  # only `pr` applies to the object itself
+        for s in subs:
+            if isinstance(s.stored, catalogue.Column):
+                yield f"{name}.{s.name.lower()}", _column(model, s, s.stored)
+            else:
+                yield f"{name}.{s.name.lower()}", Json((*path, s.name), exact=s.case_exact)
+    else:
+        yield name, Json(schema.path(attr) if schema else (attr.name,), exact=attr.case_exact)
+
+
+def _storage(resource: Resource, model: type) -> dict[str, Target]:
+    """Every filterable attribute of the resource (common, core, closed extensions) and where it is kept."""
+    out: dict[str, Target] = {}
+    for schema, attrs in ((None, resource.common), *((s, s.attributes) for s in resource.schemas if not s.open)):
+        for attr in attrs:
+            if attr.filterable:
+                out.update(_targets(model, schema, attr))
+    return out
+
+
+USER_ATTRIBUTES = _storage(resource_types.USER, User)
+GROUP_ATTRIBUTES = _storage(resource_types.GROUP, Group)
 _CUSTOM = CUSTOM_USER_SCHEMA.lower() + ":"
 
 

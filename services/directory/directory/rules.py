@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.errors import Problem
+from shared.resource_types import USER
 from shared.scim import CUSTOM_USER_SCHEMA
 
-SIMPLE = ("userName", "externalId", "displayName", "nickName", "profileUrl", "title", "userType",
-          "preferredLanguage", "locale", "timezone")
-COMPLEX = ("name", "enterprise")
-MULTI = ("emails", "phoneNumbers", "ims", "photos", "addresses", "roles", "entitlements", "x509Certificates")
+# The user's attributes a write carries, by shape, from the catalogue (shared.resource_types).
+_WRITABLE = [a for a in USER.top_level() if not a.read_only]
+SIMPLE = tuple(a.name for a in _WRITABLE if a.text)
+COMPLEX = (*(a.name for a in _WRITABLE if a.complex and not a.multi_valued),
+           *(s.key for s in USER.extensions if not s.open))
+MULTI = tuple(a.name for a in _WRITABLE if a.multi_valued)
 # Sub-attributes that only qualify an element; an element with nothing else carries no data.
 QUALIFIERS = frozenset({"type", "primary", "display"})
-CUSTOM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-MAX_EXTERNAL_ID = 512  # keeps (tenant, external_id) index entries inside PostgreSQL's btree limit
+MAX_EXTERNAL_ID = USER.common_attribute("externalId").max_length
 
 
 def fold(text: str) -> str:

@@ -20,13 +20,16 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from shared.catalogue import NotStored
 from shared.errors import Problem
-from shared.scim import CUSTOM_USER_SCHEMA, ENTERPRISE_USER_SCHEMA
+from shared.resource_types import USER
+from shared.scim import CUSTOM_USER_SCHEMA
 
 # Long enough for any configuration field; short enough that a stored template cannot grow without bound.
 MAX_TEMPLATE_LENGTH = 2000
 _TOKEN = re.compile(r"\$(?:(?P<dollar>\$)|\{(?P<name>[^{}$]*)\}|(?P<bad>\{))")
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]*$")
+# A catalogued name, dotted or URN-qualified, or a custom one (shared.catalogue.CUSTOM_NAME).
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*")
 
 Getter = Callable[[Mapping[str, Any]], Any]
 
@@ -63,36 +66,34 @@ def _sub(parent: str, key: str) -> Getter:
     return lambda user: (user.get(parent) or {}).get(key)
 
 
-_SIMPLE = ("id", "userName", "externalId", "displayName", "nickName", "title", "profileUrl", "userType",
-           "preferredLanguage", "locale", "timezone")
-_NAME_PARTS = ("formatted", "givenName", "familyName", "middleName", "honorificPrefix", "honorificSuffix")
-_ENTERPRISE = ("department", "employeeNumber", "costCenter", "organization", "division", "manager")
-
-
 def _core_names() -> dict[str, tuple[str, Getter]]:
-    """Folded name → (canonical spelling, getter). Core and enterprise names win over a custom attribute
-    of the same bare name, so that defining a custom attribute never changes what a saved template means;
-    `custom.<name>` (or the custom URN) reaches the custom one."""
+    """Folded name → (canonical spelling, getter), for every text attribute of the catalogue
+    (shared.resource_types) plus three conveniences (givenName, familyName, email). Core and enterprise
+    names win over a custom attribute of the same bare name, so that defining a custom attribute never
+    changes what a saved template means; `custom.<name>` (or the custom URN) reaches the custom one."""
     table: dict[str, tuple[str, Getter]] = {}
 
     def add(spelling: str, getter: Getter) -> None:
         table[spelling.lower()] = (spelling, getter)
 
-    for key in _SIMPLE:
-        add(key, _top(key))
-    for key in _NAME_PARTS:
-        add(f"name.{key}", _sub("name", key))
+    for attr in USER.top_level():
+        if attr.text:
+            add(attr.name, _top(attr.name))
+        elif attr.complex and not attr.multi_valued and not isinstance(attr.stored, NotStored):
+            for sub in attr.sub_attributes:
+                if sub.text:
+                    add(f"{attr.name}.{sub.name}", _sub(attr.name, sub.name))
     add("givenName", _sub("name", "givenName"))
     add("familyName", _sub("name", "familyName"))
     add("email", preferred_email)
-    for key in _ENTERPRISE:
-        getter = _sub("enterprise", key)
-        add(key, getter)
-        add(f"enterprise.{key}", getter)
-        add(f"{ENTERPRISE_USER_SCHEMA}:{key}", getter)
-    # The manager is stored as the manager's user id; SCIM addresses it as manager.value (RFC 7643 §4.3).
-    add("manager.value", _sub("enterprise", "manager"))
-    add(f"{ENTERPRISE_USER_SCHEMA}:manager.value", _sub("enterprise", "manager"))
+    for schema in (s for s in USER.extensions if not s.open):
+        for attr in (a for a in schema.attributes if a.text):
+            getter = _sub(schema.key, attr.name)
+            suffixes = (attr.name, f"{attr.name}.value") if attr.as_value else (attr.name,)  # SCIM: manager.value
+            for suffix in suffixes:
+                add(suffix, getter)
+                add(f"{schema.key}.{suffix}", getter)
+                add(f"{schema.urn}:{suffix}", getter)
     return table
 
 
@@ -106,31 +107,6 @@ def known_names(custom_names: Mapping[str, str]) -> list[str]:
     core = sorted({spelling for spelling, _ in CORE_NAMES.values() if not spelling.startswith("urn:")},
                   key=str.lower)
     return core + sorted(custom_names.values(), key=str.lower)
-
-
-def template_names(template: str) -> list[str]:
-    """The attribute names a template references, once each, in order of first use (as written).
-
-    Raises Problem 400 `invalid_template` for a template that is not text, is too long, or holds a
-    malformed `${…}`: a configuration field is checked when it is saved, not when a device needs it.
-    """
-    names: list[str] = []
-    for kind, value, _ in _scan(template):
-        if kind == "name" and value not in names:
-            names.append(value)
-    return names
-
-
-def check_template(template: str, custom_names: Mapping[str, str]) -> list[str]:
-    """Validate a template for a tenant (at save time): syntax, length, and that every name is known.
-
-    `custom_names` maps a lowered custom attribute name to its defined spelling, as
-    `tenants.custom_attribute_names` returns it. Returns the names used. Raises Problem 400
-    (`invalid_template` or `unknown_attribute`).
-    """
-    names = template_names(template)
-    _lookup(names, _fold_keys(custom_names))
-    return names
 
 
 def resolve_template(template: str, user: Mapping[str, Any], custom_names: Mapping[str, str]) -> str:
@@ -224,7 +200,7 @@ def _tokens(template: str) -> tuple[tuple[str, str, str], ...]:
             tokens.append(("text", "", "$"))
             continue
         name = (match.group("name") or "").strip()
-        if match.group("bad") is not None or not _NAME.match(name):
+        if match.group("bad") is not None or not _NAME.fullmatch(name):
             shown = template[match.start():match.start() + 40]
             raise Problem(
                 400,

@@ -8,12 +8,12 @@ import uuid
 
 import peewee
 
+from shared.catalogue import is_custom_name
 from shared.db import Prepared, slot
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
 from .models import CustomAttribute, Tenant, db
-from .rules import CUSTOM_NAME
 
 # The token service's tenant id rule: the scim-api only calls with ids of tenants it verified.
 TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
@@ -41,7 +41,7 @@ def ensure_tenant(tenant: str, now: dt.datetime) -> None:
 
 def define_custom_attribute(tenant: str, name: str, kind: str = "idp") -> str:
     """R-DIR-11: an admin adds a custom attribute by name (e.g. custAttr1); 409 when it exists in any case."""
-    if not CUSTOM_NAME.match(name):
+    if not is_custom_name(name):
         raise Problem(400, "A custom attribute name is a letter then up to 63 letters, digits, '_' or '-'.",
                       code="invalid_value", attribute="name")
     now = utcnow()

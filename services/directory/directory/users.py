@@ -8,8 +8,10 @@ from typing import Any
 
 import peewee
 
+from shared.catalogue import Column
 from shared.db import Prepared, column_slots, slot
 from shared.errors import Problem
+from shared.resource_types import USER
 from shared.schemas.common import utcnow
 
 from . import audit, invitations, managed_apple_ids, outcomes, rules, tenant_settings
@@ -17,8 +19,10 @@ from .audit import SCIM, Actor
 from .models import Group, Membership, User, by_lock, db, locked
 from .tenants import custom_attribute_names, ensure_tenant, ldap_attribute_names
 
-# Attributes kept in columns (indexed or always read); everything else lives in `data`.
-_COLUMNS = {"userName": "user_name", "externalId": "external_id", "displayName": "display_name"}
+# Attributes kept in columns (indexed or always read), as the catalogue says; everything else lives in `data`.
+# userName first: outcomes list what was stored in this order.
+_COLUMNS = {a.name: a.stored.name for a in sorted(USER.top_level(), key=lambda a: not a.required)
+            if isinstance(a.stored, Column) and a.text and not a.read_only}
 _DATA_KEYS = (*(k for k in rules.SIMPLE if k not in _COLUMNS), *rules.COMPLEX, *rules.MULTI, "custom")
 
 

@@ -8,11 +8,9 @@ import pytest
 
 from directory.templates import (
     MAX_TEMPLATE_LENGTH,
-    check_template,
     known_names,
     preferred_email,
     resolve_template,
-    template_names,
 )
 from shared.errors import Problem
 from shared.scim import CUSTOM_USER_SCHEMA, ENTERPRISE_USER_SCHEMA
@@ -159,7 +157,7 @@ def test_escapes_and_literal_text(template: str, expected: str) -> None:
                                       "${a$b}", "${user/name}"])
 def test_malformed_placeholders_are_refused(template: str) -> None:
     with pytest.raises(Problem) as caught:
-        template_names(template)
+        resolve_template(template, ann(), CUSTOM)
     assert caught.value.status == 400
     assert caught.value.code == "invalid_template"
     assert "$$" in caught.value.detail
@@ -176,19 +174,8 @@ def test_template_length_is_bounded() -> None:
 
 def test_a_template_that_is_not_text_is_refused() -> None:
     with pytest.raises(Problem) as caught:
-        template_names(None)  # type: ignore[arg-type]
+        resolve_template(None, ann(), CUSTOM)  # type: ignore[arg-type]
     assert caught.value.status == 400
-
-
-def test_template_names_lists_each_name_once_in_order() -> None:
-    assert template_names("${b} $${a} ${a} ${b} ${ c }") == ["b", "a", "c"]
-
-
-def test_check_template_validates_at_save_time_r_dir_11() -> None:
-    assert check_template("${userName}-${CUSTATTR1}", CUSTOM) == ["userName", "CUSTATTR1"]
-    with pytest.raises(Problem) as caught:
-        check_template("${nope}", CUSTOM)
-    assert caught.value.code == "unknown_attribute"
 
 
 def test_values_are_inserted_verbatim_not_reinterpreted() -> None:
