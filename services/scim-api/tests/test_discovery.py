@@ -262,7 +262,9 @@ def test_schema_by_id_finds_a_schema_without_regard_to_case_and_none_for_unknown
 
 
 def test_resource_type_by_id_finds_user_and_group_and_none_for_unknown_ids() -> None:
-    user, group = discovery.resource_type_by_id(BASE, ["custAttr1"], "User"), discovery.resource_type_by_id(BASE, ["custAttr1"], "group")
+    custom = ["custAttr1"]
+    user = discovery.resource_type_by_id(BASE, custom, "User")
+    group = discovery.resource_type_by_id(BASE, custom, "group")
     assert user is not None and user["endpoint"] == "/Users"
     assert group is not None and group["endpoint"] == "/Groups"
     assert discovery.resource_type_by_id(BASE, ["custAttr1"], "Printer") is None
