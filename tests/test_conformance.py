@@ -43,19 +43,26 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Complet
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
 
 
+@pytest.mark.parametrize("custom", [(), ("custAttr1", "cost-center")], ids=["fresh-tenant", "custom-attributes"])
 def test_scim2_tester_reports_every_check_successful_but_documented_deviations(
-        system: System, define_custom_attributes: Callable[..., None]) -> None:
-    url, token = tenant_with_token(system, "conformance-scim2")
-    define_custom_attributes("conformance-scim2", "custAttr1", "costCode")
+        system: System, define_custom_attributes: Callable[..., None], custom: tuple[str, ...]) -> None:
+    """On a fresh tenant (no custom extension offered) and on one with custom attributes (names with '-' too)."""
+    tenant = f"conformance-scim2-{len(custom)}"
+    url, token = tenant_with_token(system, tenant)
+    if custom:
+        define_custom_attributes(tenant, *custom)
     # The token goes through the environment, not the command line (scim2-cli's advice).
     result = run([str(BIN / "scim2"), "--url", url, "test"], env={"SCIM_CLI_HEADERS": f"Authorization: Bearer {token}"})
     output = result.stdout + result.stderr
     results = [m.group(0) for m in RESULT.finditer(output)]
     failed = [r for r in results if not r.startswith("SUCCESS ")]
     unexplained = [r for r in failed if not any(p.search(r) for p in DEVIATIONS.values())]
-    print(f"\nscim2-tester: {len(results) - len(failed)} SUCCESS of {len(results)} checks; "
+    print("\n" + "\n".join(failed))
+    print(f"\nscim2-tester ({'custom attributes' if custom else 'fresh tenant'}): "
+          f"{len(results) - len(failed)} SUCCESS of {len(results)} checks; "
           f"{len(failed)} documented deviations")
-    assert len(results) > 100, output[-3000:]
+    # The tool draws its checks at random: 104-129 on a fresh tenant here, 134-138 with custom attributes.
+    assert len(results) > (100 if custom else 90), output[-3000:]
     assert unexplained == [], "\n".join(unexplained)
     assert result.returncode == (1 if failed else 0), output[-3000:]
 
