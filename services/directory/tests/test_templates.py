@@ -193,3 +193,10 @@ def test_known_names_list_core_then_custom_without_urn_aliases() -> None:
     assert names[-2:] == ["Badge", "custAttr1"]
     assert "email" in names and "name.givenName" in names
     assert not any(n.startswith("urn:") for n in names)
+
+
+def test_a_custom_attribute_named_with_a_dash_is_templated_like_any_other() -> None:
+    """One name rule (shared.catalogue.CUSTOM_NAME) for defining, storing, filtering, templating and offering."""
+    custom = {"cost-center": "cost-center"}
+    user = ann(custom={"cost-center": "CC-7"})
+    assert resolve_template("${cost-center}/${custom.COST-CENTER}", user, custom) == "CC-7/CC-7"
