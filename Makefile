@@ -33,7 +33,7 @@ test-postgres: $(STAMP) browser
 # The whole suite: lint, then every test on SQLite, then again on a throwaway PostgreSQL.
 test: lint test-sqlite test-postgres
 
-# The benchmark (issue 6): ours, the peer and the ceiling, then the scale phases. Arguments through
+# The benchmark: ours, the peer and the ceiling, then the scale phases. Arguments through
 # BENCH_ARGS, e.g. make bench BENCH_ARGS="--scale full --engine postgresql --levels 10000,100000".
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -r bench/requirements.txt

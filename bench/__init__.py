@@ -1,1 +1,1 @@
-"""The benchmark of issue 6: our services against a bare Flask ceiling and scim2-server, then at scale."""
+"""The benchmark: our services against a bare Flask ceiling and scim2-server, then at scale."""

@@ -41,7 +41,8 @@ def entra_body(name: str) -> dict[str, Any]:
 
 def user_body(user_name: str, external_id: str, n: int) -> dict[str, Any]:
     """What Entra POSTs with every default mapping of "Provision Entra ID Users" (manager left out:
-    it needs an existing id), from the exact bodies of entra-scim.md (tut-create-user, ref-user-enterprise)."""
+    it needs an existing id), from Entra's bodies in services/scim-api/tests/data
+    (tut-create-user, ref-user-enterprise)."""
     body = entra_body("tut-create-user.json")
     ref = entra_body("ref-user-enterprise.json")
     body.update(

@@ -1,4 +1,4 @@
-"""Failed authentication is rate-limited per client and tenant (issue 7), through real processes.
+"""Failed authentication is rate-limited per client and tenant, through real processes.
 
 Past AUTH_FAILURE_LIMIT a failed attempt is answered 429 with Retry-After, in each API's own format:
 a SCIM error on the SCIM API, a problem body on every admin API. A valid token or admin key is never

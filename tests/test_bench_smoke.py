@@ -1,4 +1,4 @@
-"""The benchmark keeps working (issue 6): its smallest run, end to end, on the engine under test.
+"""The benchmark keeps working: its smallest run, end to end, on the engine under test.
 Nothing is asserted about speed: only that it completes and writes every expected figure."""
 
 from __future__ import annotations

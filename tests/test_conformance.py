@@ -1,4 +1,4 @@
-"""Two independent SCIM conformance suites from PyPI against the real services (issue: SCIM endpoint).
+"""Two independent SCIM conformance suites from PyPI against the real services.
 
 scim-sanity's probe must report no failed check. scim2-tester (through `scim2 … test`) must report
 every check SUCCESS except the product's documented deviations below, each matched by check name

@@ -1,6 +1,6 @@
-"""kill -9 of the directory in the middle of an Entra provisioning run (issue 7).
+"""kill -9 of the directory in the middle of an Entra provisioning run.
 
-Entra re-sends whatever failed (entra-scim.md, "Retries and quarantine"): it filters for the userName again
+Entra re-sends whatever failed (docs/entra-behaviour.md, Retries and quarantine): it filters for the userName again
 and POSTs only if nothing matched, and it repeats a member PATCH. So a directory that dies with writes in
 flight must leave each of them whole or absent, never half-written: after the restart every user exists
 once, every group has exactly its members, and the audit log and the outbox of sync outcomes hold exactly

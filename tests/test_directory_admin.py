@@ -1,5 +1,5 @@
 """The directory's admin API across real processes: the admin keys the token service issues work there,
-and an admin sees what Entra provisioned through SCIM (issue 4, R-DIR-4, R-DIR-14)."""
+and an admin sees what Entra provisioned through SCIM (R-DIR-4, R-DIR-14)."""
 
 from __future__ import annotations
 

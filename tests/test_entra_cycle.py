@@ -1,5 +1,5 @@
-"""A whole Entra ID provisioning cycle against real processes, with the exact bodies of
-entra-scim.md (services/scim-api/tests/data/, named after their source), in both dialects."""
+"""A whole Entra ID provisioning cycle against real processes, with the exact bodies Entra
+sends (services/scim-api/tests/data/, named after their source: docs/entra-behaviour.md, Sources), in both dialects."""
 
 from __future__ import annotations
 
@@ -171,7 +171,7 @@ def test_groups_are_created_filled_emptied_renamed_and_deleted(entra: Entra) -> 
 
 def test_create_with_every_default_mapping_enterprise_and_custom_attributes(
         entra: Entra, define_custom_attributes: Callable[..., None]) -> None:
-    """entra-scim.md, Users: Entra's default mappings plus the enterprise extension and an admin-added
+    """docs/entra-behaviour.md, Users: Entra's default mappings plus the enterprise extension and an admin-added
     custom attribute (R-SCIM-3, R-DIR-11), in any case of attribute names and with string booleans."""
     define_custom_attributes(entra.tenant, "custAttr1")
     user = body("entra-scim-create-user-string-booleans.json")
@@ -214,7 +214,7 @@ def test_concurrent_member_patches_on_one_group_lose_nothing(entra: Entra) -> No
 
 
 def test_one_identity_provider_per_tenant_both_tokens_write_one_directory_R_DIR_15(system: System) -> None:
-    """Seed 000: multiple IdPs are not supported. A tenant has one Target SCIM URL; its two tokens exist to
+    """Multiple IdPs are not supported. A tenant has one Target SCIM URL; its two tokens exist to
     rotate one Entra app's secret, and whatever comes through either lands in the same directory: a
     second Entra pushing the same user gets a 409, never a parallel copy."""
     tenant = f"one-idp-{uuid.uuid4().hex[:8]}"

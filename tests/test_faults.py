@@ -1,7 +1,7 @@
-"""Faults through real processes (issue 7): the directory down or slow, the token service down.
+"""Faults through real processes: the directory down or slow, the token service down.
 
-Entra quarantines a job that keeps failing and retries what answers 503 (entra-scim.md, "Retries and
-quarantine"): so a missing or slow internal service is a prompt 503 with Retry-After and a SCIM error
+Entra quarantines a job that keeps failing and retries what answers 503 (docs/entra-behaviour.md,
+Retries and quarantine): so a missing or slow internal service is a prompt 503 with Retry-After and a SCIM error
 body, never a 500, never a hang, never a 401 for a good token, and everything works again after a
 restart. These tests stop and restart services, so they run on a System of their own.
 """

@@ -1,4 +1,4 @@
-"""Schemathesis against the OpenAPI documents of the three admin APIs (issue 7): every documented operation of
+"""Schemathesis against the OpenAPI documents of the three admin APIs: every documented operation of
 the token service, the directory and notifications, with inputs that fit the document and inputs that do not,
 sent with the deployment key, a tenant key, another tenant's key and keys nobody issued. Whatever is sent:
 never a 5xx, always an answer (no hang), every error an RFC 9457 problem, and a refused request changes no data.
@@ -340,6 +340,6 @@ def test_times_that_leave_the_calendar_in_utc_are_invalid_not_a_500(apps: tuple[
 
 
 def test_the_run_sends_at_least_ten_thousand_requests(request: pytest.FixtureRequest) -> None:
-    """Issue 7: 10,000 generated requests or more per run, counted as sent. Both fuzz files end with this test,
+    """10,000 generated requests or more per run, counted as sent. Both fuzz files end with this test,
     so the one that runs last sees the count every fuzz test of the session left on its report item."""
     assert_total(request, MIN_REQUESTS)

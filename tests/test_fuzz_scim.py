@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the SCIM API (issue 7): structured-but-hostile Users, Groups, PATCH bodies in both
+"""Property-based fuzzing of the SCIM API: structured-but-hostile Users, Groups, PATCH bodies in both
 Entra dialects, filters, list parameters, ids, preconditions and credentials. Whatever is sent: never a 5xx,
 always an answer (no hang), every error a SCIM error, and a refused request changes no directory data.
 
@@ -608,7 +608,7 @@ def test_group_writes_and_patches(target: Target, request: pytest.FixtureRequest
                            text(ODD))
 
     def targets(odd: bool) -> st.SearchStrategy[tuple[Any, Any]]:
-        """Entra's member add and remove in both forms (entra-scim.md, Groups), then any group attribute."""
+        """Entra's member add and remove in both forms (docs/entra-behaviour.md, Groups), then any group attribute."""
         members = loose(st.lists(st.fixed_dictionaries({"value": member_ids}), max_size=3), odd)
         by_id = member_ids.map(lambda i: f'members[value eq "{i}"]')
         return st.one_of(st.tuples(any_case(["members"]), members), st.tuples(by_id, st.none()),
@@ -833,6 +833,6 @@ def fuzz_over_http(request: pytest.FixtureRequest, fuzz: Fuzzer) -> None:
 # --- the run's total --------------------------------------------------------------------------------------
 
 def test_the_run_sends_at_least_ten_thousand_requests(request: pytest.FixtureRequest) -> None:
-    """Issue 7: 10,000 generated requests or more per run, counted as sent. Both fuzz files end with this test,
+    """10,000 generated requests or more per run, counted as sent. Both fuzz files end with this test,
     so the one that runs last sees the count every fuzz test of the session left on its report item."""
     assert_total(request, MIN_REQUESTS)

@@ -1,4 +1,4 @@
-"""Hostile input against the SCIM API through real processes (issue 7): oversized, malformed, deeply
+"""Hostile input against the SCIM API through real processes: oversized, malformed, deeply
 nested and injection-shaped requests get a SCIM error (4xx) quickly and change nothing; never a 5xx."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tenant isolation through real processes (issue 7): tenant A's SCIM token and A's admin key get
+"""Tenant isolation through real processes: tenant A's SCIM token and A's admin key get
 nothing of tenant B on any route of any service, and B looks exactly like a tenant that does not exist;
 internal endpoints want the service credential even from loopback."""
 

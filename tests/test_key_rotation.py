@@ -1,4 +1,4 @@
-"""Signing key rotation without downtime, under load (issue 7), through real processes.
+"""Signing key rotation without downtime, under load, through real processes.
 
 An operator rotates the token signing key as systemd's `reload` or a mounted secret's update does it:
 the key files get new contents (a NEW private key in TOKEN_SIGNING_KEY_FILE, the old public key in

@@ -1,4 +1,4 @@
-"""Notifications end to end with real processes (issue 5): SCIM requests shaped as Entra sends them raise
+"""Notifications end to end with real processes: SCIM requests shaped as Entra sends them raise
 each of the three kinds (R-NOT-1..3), later requests resolve them, and no sync outcome is lost while the
 notifications service is stopped and started again in the middle of a provisioning run (R-NOT-4)."""
 

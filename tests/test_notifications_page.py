@@ -1,4 +1,4 @@
-"""The Notifications page in a real browser (headless Debian chromium, issue 5): an admin signs in, sees
+"""The Notifications page in a real browser (headless Debian chromium): an admin signs in, sees
 the notifications Entra-shaped SCIM requests raised, filters them, acknowledges one, and the page is
 saved as a screenshot at test-artifacts/notifications-page.png (a CI artifact)."""
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 DATA = ROOT / "services" / "scim-api" / "tests" / "data"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:ivanti:2.0:User"
-# machine.md: without the networking flags chromium tries to reach outside hosts and fails.
+# Without the networking flags chromium tries to reach outside hosts and fails.
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage")
 

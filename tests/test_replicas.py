@@ -1,4 +1,4 @@
-"""Issue 6: two replicas of scim-api, directory and notifications (two gunicorn workers each) on one
+"""Two replicas of scim-api, directory and notifications (two gunicorn workers each) on one
 database per service, driven at once through both SCIM replicas: no duplicate user, no lost membership
 change, no lost acknowledged update, and every sync outcome relayed to notifications exactly once."""
 

@@ -173,7 +173,7 @@ class InProcessClient:
 
 class ReplicatedSystem(System):
     """Like System, but with `replicas[name]` copies of a service (1 when not named), each a gunicorn
-    process on its own port and every copy of a service on that service's one database (issue 6).
+    process on its own port and every copy of a service on that service's one database.
 
     Copy i of a caller is pointed at copy i (modulo their number) of each service it calls, so that with
     two scim-api and two directory copies each directory copy serves SCIM traffic. `processes[name]` is the

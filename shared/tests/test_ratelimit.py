@@ -1,4 +1,4 @@
-"""Failed authentication is limited per client and tenant (issue 7); known admin keys are never throttled."""
+"""Failed authentication is limited per client and tenant; known admin keys are never throttled."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What an admin does to the directory (issue 4, admin API): find users and groups, disable, re-enable and
+"""What an admin does to the directory through the admin API: find users and groups, disable, re-enable and
 delete users for good (R-DIR-4), delete groups, manage custom attributes (R-DIR-11). Every change is
 logged with the admin as actor, in its own transaction (R-DIR-13)."""
 
@@ -95,7 +95,7 @@ def list_groups(tenant: str, *, limit: int, after: str | None = None, source: st
 
 def leftovers(tenant: str, kind: str, *, since: dt.datetime, limit: int, after: str | None = None
               ) -> dict[str, Any]:
-    """R-DIR-14, seed 001 "Migration considerations": the users or groups a SCIM migration did not take
+    """R-DIR-14, after a migration to SCIM: the users or groups a SCIM migration did not take
     over (their source is still Local, LDAP or Entra ID User Source) and that existed before `since`,
     the migration's start. An admin reviews them, then removes them."""
     model = User if kind == "users" else Group

@@ -1,6 +1,6 @@
 """R-DIR-12 Managed Apple ID: the tenant's setting, the ID derived for a user, and conflicts between users.
 
-Settings (seed 001/004 "Edit Settings"): off by default; the ID comes from the user's email address
+The setting is off by default; the ID comes from the user's email address
 (optionally moved to an "appleid" subdomain, `ann@example.com` → `ann@appleid.example.com`, to avoid
 clashing with Apple IDs people already own) or from a custom attribute that holds a unique email.
 Pure functions: the caller stores the ID and looks up who already holds it.
@@ -27,8 +27,8 @@ SOURCES: tuple[str, ...] = ("email", "custom")
 
 @dataclass(frozen=True)
 class AppleIdSettings:
-    """The tenant's Managed Apple ID setting. `appleid_subdomain` applies to the email source only: the
-    seeds offer it under "User email address", while a custom attribute already holds the exact ID."""
+    """The tenant's Managed Apple ID setting. `appleid_subdomain` applies to the email source only: a
+    custom attribute already holds the exact ID."""
 
     enabled: bool = False
     source: Source = "email"

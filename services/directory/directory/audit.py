@@ -76,7 +76,7 @@ _INSERT_ONE = Prepared(lambda: AuditEvent.insert(column_slots(AuditEvent, _COLUM
 
 
 def record(tenant: str, now: dt.datetime, actor: Actor, events: Sequence[Mapping[str, Any]]) -> None:
-    """Insert the events with one statement; call inside the change's transaction (architecture rule 4)."""
+    """Insert the events with one statement; call inside the change's transaction (no dual writes)."""
     if not events:
         return
     rows = [{"tenant": tenant, "time": now, "actor": actor.name, "source": actor.source, **e} for e in events]

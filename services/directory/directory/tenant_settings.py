@@ -1,4 +1,4 @@
-"""R-DIR-12 tenant settings (seed 001 "Edit Settings"): auto-invite and Managed Apple ID, read and written."""
+"""R-DIR-12 tenant settings: auto-invite and Managed Apple ID, read and written."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def api(app: Flask, env: dict[str, str]) -> Api:
 
 
 def user_body(user_name: str = "ann@example.com", **overrides: Any) -> dict[str, Any]:
-    """A user as Entra typically creates one (entra-scim.md, Users), in the contract's shape."""
+    """A user as Entra typically creates one (docs/entra-behaviour.md, Users), in the contract's shape."""
     body: dict[str, Any] = {
         "userName": user_name,
         "externalId": user_name.split("@")[0],

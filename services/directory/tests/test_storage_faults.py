@@ -1,7 +1,7 @@
-"""Storage faults (issue 7): a database that refuses writes, read-only or full, is a 503 and leaves nothing.
+"""Storage faults: a database that refuses writes, read-only or full, is a 503 and leaves nothing.
 
 Entra retries what answers 503 and quarantines a job that keeps getting 5xx for what it sends
-(entra-scim.md, "Retries and quarantine"): a storage fault is a 503 with Retry-After and a problem
+(docs/entra-behaviour.md, Retries and quarantine): a storage fault is a 503 with Retry-After and a problem
 body that says what is wrong, never a 500 with a stack trace; the write it hit leaves no row (no user
 without its audit event or outcome, R-DIR-13); reads go on; and the same write succeeds once the fault
 is gone. The faults are the engines' own errors, raised on the connection the app uses:

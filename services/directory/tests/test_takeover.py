@@ -1,5 +1,5 @@
-"""R-DIR-8 takeover of Local and LDAP users by SCIM, the LDAP custom attributes it leaves alone (seed 001,
-LDAP migration notes), and R-DIR-9 for groups of other sources."""
+"""R-DIR-8 takeover of Local and LDAP users by SCIM, the LDAP custom attributes it leaves alone,
+and R-DIR-9 for groups of other sources."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from .models import Tenant
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")
 PER_PAGE = 20
-# Every page response (issue 7): only this origin's files, no script at all, no framing, no sniffing,
+# Every page response: only this origin's files, no script at all, no framing, no sniffing,
 # no referrer leaking tenant names or notification ids, and nothing kept in a shared or browser cache.
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; "

@@ -1,4 +1,4 @@
-"""Security headers on every response of the Notifications page (issue 7): a Content-Security-Policy with
+"""Security headers on every response of the Notifications page: a Content-Security-Policy with
 no inline script or style, no framing, no sniffing, no referrer, no caching; the stylesheet is a file."""
 
 from __future__ import annotations

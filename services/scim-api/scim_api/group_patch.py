@@ -13,7 +13,7 @@ from .paths import Path, alternatives, invalid_path
 
 
 def group_delta(body: Any) -> dict[str, Any]:
-    """Membership changes per member, so concurrent PATCHes never undo each other (entra-scim.md, Groups)."""
+    """Membership changes per member, so concurrent PATCHes never undo each other (docs/entra-behaviour.md, Groups)."""
     delta = _Delta()
     for name, path, value in operations(body, GROUP):
         delta.apply(name, path, value)

@@ -86,7 +86,7 @@ def make_token(admin_client: FlaskClient):
 
 
 def load(name: str) -> Any:
-    """A request body from tests/data, named after its source (entra-scim.md)."""
+    """A request body from tests/data, named after its source (docs/entra-behaviour.md, Sources)."""
     return json.loads((DATA / name).read_text())
 
 

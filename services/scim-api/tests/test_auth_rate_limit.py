@@ -1,4 +1,4 @@
-"""Failed SCIM authentication is limited per client and tenant (issue 7): 429 as a SCIM error past the
+"""Failed SCIM authentication is limited per client and tenant: 429 as a SCIM error past the
 limit, and a valid token is never throttled (Entra sends bursts of valid calls)."""
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ def test_core_user_lists_the_rfc_attributes() -> None:
 
 
 def test_user_name_is_required_case_insensitive_and_unique_on_the_server() -> None:
-    """Entra matches userName without regard to case (entra-scim.md, Users; RFC 7643 §4.1.1)."""
+    """Entra matches userName without regard to case (docs/entra-behaviour.md, Users; RFC 7643 §4.1.1)."""
     user_name = _attribute(USER_SCHEMA, "userName")
     assert (user_name["required"], user_name["caseExact"], user_name["uniqueness"]) == (True, False, "server")
     assert user_name["type"] == "string" and user_name["multiValued"] is False
@@ -123,7 +123,7 @@ def test_groups_of_a_user_are_read_only_down_to_every_sub_attribute() -> None:
     ("groups.type", ["direct", "indirect"]),
 ])
 def test_canonical_type_values_are_the_rfcs(path: str, canonical: list[str]) -> None:
-    """RFC 7643 §8.7.1; Entra's filtered paths use 'work', 'mobile' and 'fax' (entra-scim.md, PATCH)."""
+    """RFC 7643 §8.7.1; Entra's filtered paths use 'work', 'mobile' and 'fax' (docs/entra-behaviour.md, PATCH)."""
     assert _attribute(USER_SCHEMA, path)["canonicalValues"] == canonical
 
 
@@ -145,7 +145,7 @@ def test_group_display_name_is_required_and_members_are_users_only() -> None:
 
 
 def test_enterprise_user_has_the_rfc_attributes_and_a_complex_manager_with_value() -> None:
-    """RFC 7643 §4.3; the manager comes back as {"value": id} (entra-scim.md, Manager)."""
+    """RFC 7643 §4.3; the manager comes back as {"value": id} (docs/entra-behaviour.md, Manager)."""
     assert _names(_schemas()[ENTERPRISE_USER_SCHEMA]["attributes"]) == [
         "employeeNumber", "costCenter", "organization", "division", "department", "manager"]
     manager = _attribute(ENTERPRISE_USER_SCHEMA, "manager")

@@ -27,7 +27,7 @@ def test_unknown_op_names_are_refused(raw: object) -> None:
     ("DisplayName", "displayName"), ("PhoneNumbers", "phoneNumbers"), ("X509Certificates", "x509Certificates"),
 ])
 def test_core_attribute_names_are_case_insensitive(sent: str, canonical: str) -> None:
-    """Architecture convention 7: Entra tools send 'UserName'; RFC 7643 §2.1 names are case-insensitive."""
+    """Entra tools send 'UserName'; RFC 7643 §2.1 names are case-insensitive."""
     assert canonical in entra.normalise({sent: "x"}, USER)
 
 

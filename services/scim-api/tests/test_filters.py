@@ -190,7 +190,7 @@ def test_presence_of_a_complex_attribute_keeps_the_attribute(text: str, attr: st
     assert user(f"{text} pr") == {"op": "pr", "attr": attr}
 
 
-# --- what Entra sends (entra-scim.md, Filters and lists; TUT) -------------------------------------
+# --- what Entra sends (docs/entra-behaviour.md, Filters and lists; TUT) ---------------------------
 
 
 @pytest.mark.parametrize(("text", "resource", "tree"), [

@@ -50,7 +50,8 @@ def test_create_group_with_the_microsoft_schema_urn(scim: Scim) -> None:
 
 
 def test_group_lookup_excluding_members_as_entra_does(scim: Scim, people: list[str], app: Any) -> None:
-    """entra-scim.md: excludedAttributes=members must not pay for the members (members=false downstream)."""
+    """docs/entra-behaviour.md, Groups: excludedAttributes=members must not pay for the members
+    (members=false downstream)."""
     group = scim.create_group("Staff")
     scim("PATCH", f"/Groups/{group['id']}", member_patch("tut-patch-group-add-members.json", *people))
     seen: list[dict] = []

@@ -89,7 +89,7 @@ def test_manager_replaced_with_blank_is_kept(value: Any) -> None:
                                   f"{IVANTI}:custAttr1"])
 @pytest.mark.parametrize("value", ["", None])
 def test_blank_or_null_keeps_the_old_value(path: str, value: Any) -> None:
-    """R-DIR-7 (entra-scim.md 'Known conflict'): blank and null change nothing."""
+    """R-DIR-7 (docs/entra-behaviour.md, Blank values): blank and null change nothing."""
     assert apply({"op": "Replace", "path": path, "value": value}) == USER
 
 

@@ -42,7 +42,7 @@ def test_tut_create_user_maps_to_a_valid_user_write() -> None:
 
 
 def test_string_booleans_and_capitalised_names_on_create() -> None:
-    """COMPAT, REF: "True" on POST; convention 7: 'UserName' in any case."""
+    """COMPAT, REF: "True" on POST; 'UserName' in any case (RFC 7643 §2.1)."""
     write = write_of("entra-scim-create-user-string-booleans.json")
     assert write["userName"] == "Babs.Jensen@contoso.com" and write["active"] is True
     assert write["emails"][0]["primary"] is True
@@ -67,7 +67,8 @@ def test_manager_in_as_string_or_object(manager: Any) -> None:
 
 
 def test_manager_out_always_as_an_object() -> None:
-    """entra-scim.md: another shape makes Entra fail to read the user; RFC 7643 §8.7.1 requires $ref."""
+    """docs/entra-behaviour.md, Manager: another shape makes Entra fail to read the user; RFC 7643 §8.7.1
+    requires $ref."""
     assert user_to_scim(STORED, BASE)[ENT]["manager"] == {"value": "m1", "$ref": f"{BASE}/Users/m1"}
 
 

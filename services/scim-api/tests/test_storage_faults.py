@@ -1,4 +1,4 @@
-"""The directory's database refusing writes reaches Entra as a SCIM 503 that says why (issue 7, QUAR).
+"""The directory's database refusing writes reaches Entra as a SCIM 503 that says why (QUAR).
 
 The directory answers a storage fault with a 503 problem (services/directory/tests/test_storage_faults.py);
 the SCIM API passes it on as a SCIM error with the directory's Retry-After and its reason, so the admin

@@ -1,4 +1,4 @@
-"""What the SCIM API keeps between calls (R-TOK-5, issue 7): token states refreshed ahead of their bound,
+"""What the SCIM API keeps between calls (R-TOK-5): token states refreshed ahead of their bound,
 so a brief token service outage goes unnoticed, and published keys trusted for a bounded time, so a
 retired key dropped from the token service stops verifying."""
 

@@ -29,7 +29,7 @@ def test_flag_glued_before_the_resource_path_still_routes(scim: Scim) -> None:
 
 
 def test_user_is_found_by_user_name_in_any_case_and_by_external_id(scim: Scim) -> None:
-    """entra-scim.md: userName is caseExact false; Entra matches on userName or externalId."""
+    """docs/entra-behaviour.md, Users: userName is caseExact false; Entra matches on userName or externalId."""
     user = scim.create_user()
     for flt in [f'userName eq "{user["userName"].upper()}"', f'externalId eq "{user["externalId"]}"',
                 f'id eq "{user["id"]}"']:
@@ -45,14 +45,14 @@ def test_user_is_found_by_user_name_in_any_case_and_by_external_id(scim: Scim) -
     ('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "tour"', 1),
 ])
 def test_full_filter_grammar_reaches_the_directory(scim: Scim, flt: str, hits: int) -> None:
-    """entra-scim.md 'Filters and lists': conformance suites use the whole RFC 7644 grammar."""
+    """docs/entra-behaviour.md, Filters and lists: conformance suites use the whole RFC 7644 grammar."""
     scim.create_user(userName="ann@contoso.com", emails=[{"type": "work", "value": "ann@contoso.com"}],
                      **{ENT: {"department": "Tour"}})
     assert find(scim, flt)["totalResults"] == hits
 
 
 def test_plus_encoded_filter_values_are_read(scim: Scim) -> None:
-    """entra-scim.md: values may arrive +-encoded."""
+    """docs/entra-behaviour.md, Filters and lists: values may arrive +-encoded."""
     user = scim.create_user()
     resp = scim.client.get(f'{scim.base}/Users?filter=userName+eq+%22{user["userName"]}%22',
                            headers={"Authorization": f"Bearer {scim.token}"})

@@ -107,7 +107,7 @@ def test_manager_set_changed_and_kept_on_blank(scim: Scim) -> None:
 @pytest.mark.parametrize("path", ["title", "name.givenName", f"{ENT}:department"])
 @pytest.mark.parametrize("value", ["", None])
 def test_blank_or_null_keeps_the_stored_value(scim: Scim, path: str, value: Any) -> None:
-    """R-DIR-7 and entra-scim.md 'Known conflict': answer 2xx, keep the value."""
+    """R-DIR-7 (docs/entra-behaviour.md, Blank values): answer 2xx, keep the value."""
     user = scim.create_user(title="Engineer", **{ENT: {"department": "Tour"}})
     resp = scim("PATCH", f"/Users/{user['id']}", {"Operations": [{"op": "Replace", "path": path, "value": value}]})
     assert resp.status_code == 200

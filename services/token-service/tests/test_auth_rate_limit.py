@@ -1,4 +1,4 @@
-"""The token service's admin API limits failed admin keys per client and tenant (issue 7)."""
+"""The token service's admin API limits failed admin keys per client and tenant."""
 
 from __future__ import annotations
 

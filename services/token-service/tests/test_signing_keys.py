@@ -1,4 +1,4 @@
-"""Signing key rotation (issue 7): the current key signs, retired public keys still verify."""
+"""Signing key rotation: the current key signs, retired public keys still verify."""
 
 from __future__ import annotations
 

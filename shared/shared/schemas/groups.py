@@ -27,7 +27,7 @@ class GroupWriteSchema(Strict):
 
 class GroupPatchSchema(Strict):
     """A PATCH as a delta: membership changes are applied per member, atomically, so concurrent
-    PATCHes on one group never lose each other's changes (entra-scim.md, Groups)."""
+    PATCHes on one group never lose each other's changes (docs/entra-behaviour.md, Groups)."""
 
     displayName = fields.String(load_default=None, validate=validate.Length(min=1, max=256))
     externalId = fields.String(**_str)

@@ -25,7 +25,7 @@ def _page(spec: ResourceSpec, query: ListQuery, **overrides: Any) -> dict[str, A
 
 def members_shown(attributes: list[str], excluded: list[str]) -> bool:
     """False for ?excludedAttributes=members (Entra's group lookups) or an `attributes` list without
-    members: the directory then does not read the membership at all (entra-scim.md, Groups)."""
+    members: the directory then does not read the membership at all (docs/entra-behaviour.md, Groups)."""
     if attributes:
         return mentions(attributes, GROUP, "members")
     return selection(excluded, GROUP).get("members") is not True
