@@ -261,7 +261,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 
 def restorer(directory_app: Flask, tenant: str) -> Callable[[str], None]:
     """Bring a seeded user back after a DELETE from SCIM, as an admin does (R-DIR-4), so later PATCHes meet it."""
-    from directory.admin import set_active
+    from directory.admin_actions import set_active
     from directory.audit import Actor
 
     def restore(user_id: str) -> None:

@@ -94,9 +94,3 @@ def _failed(row: Invitation, now: dt.datetime, exc: Exception) -> None:
 def _shape(user: User) -> dict[str, Any]:
     return {"userName": user.user_name, "displayName": user.display_name, **(user.data or {})}
 
-
-def list_invitations(tenant: str, *, limit: int = 100) -> list[dict[str, Any]]:
-    """The tenant's invitations, newest first (for admins and tests)."""
-    rows = (Invitation.select().where(Invitation.tenant == tenant).order_by(Invitation.id.desc()).limit(limit))
-    return [{"userId": r.user_id, "email": r.email, "created": r.created, "sentAt": r.sent_at,
-             "attempts": r.attempts, "lastError": r.last_error} for r in rows]

@@ -1,4 +1,4 @@
-"""The directory's configuration, read once from the environment."""
+"""The directory's configuration, read once from the environment (a tenant's settings: provisioning_settings.py)."""
 
 from dataclasses import dataclass
 

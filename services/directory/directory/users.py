@@ -14,7 +14,9 @@ from shared.errors import Problem
 from shared.resource_types import USER
 from shared.schemas.common import utcnow
 
-from . import audit, invitations, managed_apple_ids, outcomes, rules, tenant_settings
+from . import apple_id_assignment as managed_apple_ids
+from . import audit, invitations, outcomes, rules
+from . import provisioning_settings as tenant_settings
 from .audit import SCIM, Actor
 from .models import Group, Membership, User, by_lock, db, locked
 from .tenants import custom_attribute_names, ensure_tenant, ldap_attribute_names

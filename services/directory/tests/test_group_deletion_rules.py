@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from directory import admin
+from directory import admin_actions
 
 from .conftest import TENANT, Api
 
@@ -25,7 +25,7 @@ def test_deleting_a_group_disables_members_of_no_other_group_who_stay_in_the_ten
     assert api("GET", f"/groups/{sales}").status_code == 404
     assert api("GET", f"/users/{only}").get_json()["active"] is False  # disabled, still in the tenant
     assert api("GET", f"/users/{shared}").get_json()["active"] is True  # still in Staff
-    assert admin.get_user(TENANT, gone)["status"] == "deleted"
+    assert admin_actions.get_user(TENANT, gone)["status"] == "deleted"
     events = api("GET", "/audit?kind=user.disabled").get_json()["items"]
     assert [e["subjectId"] for e in events] == [only]
     deleted = api("GET", "/audit?kind=group.deleted").get_json()["items"][0]
@@ -45,6 +45,6 @@ def test_a_member_deleted_from_entra_is_disabled_and_stays_in_its_group_R_DIR_6(
     user = make_user()["id"]
     group = _group(api, "Sales", user)
     assert api("DELETE", f"/users/{user}").status_code == 204
-    held = admin.get_user(TENANT, user)
+    held = admin_actions.get_user(TENANT, user)
     assert held["active"] is False and [g["value"] for g in held["groups"]] == [group]
     assert api("GET", f"/groups/{group}").get_json()["members"] == []  # not shown to SCIM

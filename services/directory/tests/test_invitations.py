@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from directory import invitations, tenant_settings
+from directory import invitations, provisioning_settings
 from directory.audit import Actor
 from directory.mail import OutboxFileSender
 from directory.models import Invitation, db
@@ -40,7 +40,7 @@ def outbox(app: Flask, env: dict[str, str]) -> OutboxFileSender:
 
 @pytest.fixture
 def auto_invite(app: Flask) -> None:
-    tenant_settings.put_settings(TENANT, {"auto_invite": True}, ADMIN)
+    provisioning_settings.put_settings(TENANT, {"auto_invite": True}, ADMIN)
 
 
 class Failing:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from directory import create_app, tenant_settings
+from directory import create_app, provisioning_settings
 from directory.audit import Actor
 from directory.migrations import STEPS
 from directory.models import MODELS, AuditEvent, Invitation, Tenant, TenantSettings, User, db
@@ -73,12 +73,12 @@ def test_the_migration_from_v3_adds_settings_invitations_and_the_apple_id_column
     try:
         assert applied_versions(db.obj) == [step.version for step in STEPS]
         assert TenantSettings.select().count() == 0 and Invitation.select().count() == 0
-        assert tenant_settings.get_settings("acme")["apple_id"]["enabled"] is False  # defaults
+        assert provisioning_settings.get_settings("acme")["apple_id"]["enabled"] is False  # defaults
         client, headers = app.test_client(), {INTERNAL_KEY_HEADER: env["INTERNAL_API_KEY"]}
         if populated:
             assert User.select().where(User.managed_apple_id.is_null(False)).count() == 0  # no backfill
             assert AuditEvent.select().count() == 1
-            tenant_settings.put_settings("acme", {"apple_id": {"enabled": True}}, Actor("admin:k", "admin"))
+            provisioning_settings.put_settings("acme", {"apple_id": {"enabled": True}}, Actor("admin:k", "admin"))
             for uid, name in (("u" * 32, "Ann@example.com"), ("v" * 32, "Bob@example.com")):
                 body = {"userName": name, "emails": [{"value": "ann@example.com", "primary": True}],
                         "name": {"givenName": "A", "familyName": "B"}}

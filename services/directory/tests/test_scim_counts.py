@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from directory import admin
+from directory import admin_actions
 from directory.audit import Actor
 from directory.models import Group, Tenant, User
 
@@ -43,14 +43,14 @@ def test_counts_follow_creates_deletes_revivals_takeovers_and_purges(api: Api, m
     assert api("POST", "/users", user_body("U0@example.com")).status_code == 201  # revived by Entra's POST
     assert counted() == actual() == (5, 2)
 
-    local = admin.create_user(TENANT, user_body("local@example.com"), "local", ADMIN)  # not SCIM's
+    local = admin_actions.create_user(TENANT, user_body("local@example.com"), "local", ADMIN)  # not SCIM's
     assert counted() == actual() == (5, 2)
     assert api("POST", "/users", user_body("LOCAL@example.com")).status_code == 201  # R-DIR-8 takeover
     assert counted() == actual() == (6, 2)
 
     api("PATCH", f"/users/{users[2]['id']}", {"active": False})  # disabling is not leaving SCIM's view
-    admin.purge_user(TENANT, users[3]["id"], ADMIN)
-    admin.purge_user(TENANT, local["id"], ADMIN)
+    admin_actions.purge_user(TENANT, users[3]["id"], ADMIN)
+    admin_actions.purge_user(TENANT, local["id"], ADMIN)
     assert counted() == actual() == (4, 2)
 
     api("DELETE", f"/groups/{sales['id']}")
@@ -59,11 +59,11 @@ def test_counts_follow_creates_deletes_revivals_takeovers_and_purges(api: Api, m
 
 def test_migration_leftovers_and_other_tenants_keep_their_own_counts(api: Api, make_user: Any) -> None:
     make_user("kept@example.com")
-    admin.create_user(TENANT, user_body("old@example.com"), "ldap", ADMIN)
+    admin_actions.create_user(TENANT, user_body("old@example.com"), "ldap", ADMIN)
     assert api.for_tenant("globex")("POST", "/users", user_body("other@example.com")).status_code == 201
     assert counted() == actual() == (1, 0) and counted("globex") == actual("globex") == (1, 0)
     since = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=1)
-    assert admin.remove_leftovers(TENANT, "users", since=since, actor=ADMIN) == 1
+    assert admin_actions.remove_leftovers(TENANT, "users", since=since, actor=ADMIN) == 1
     assert counted() == actual() == (1, 0) and counted("globex") == actual("globex") == (1, 0)
 
 

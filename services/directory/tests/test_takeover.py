@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from directory import admin, tenants
+from directory import admin_actions, tenants
 from directory.audit import Actor
 from directory.models import Group, User
 
@@ -16,7 +16,7 @@ ADMIN = Actor(name="admin:deployment", source="admin")
 
 
 def test_a_local_user_is_invisible_to_scim_until_entra_posts_it_then_taken_over_R_DIR_8(api: Api) -> None:
-    local = admin.create_user(TENANT, user_body("Ann@Example.com", title="Local title"), "local", ADMIN)
+    local = admin_actions.create_user(TENANT, user_body("Ann@Example.com", title="Local title"), "local", ADMIN)
     found = api("POST", "/users/search", {"filter": {"op": "eq", "attr": "userName", "value": "ann@example.com"}})
     assert found.get_json()["totalResults"] == 0  # Entra's filter finds nothing, so it POSTs
     assert api("GET", f"/users/{local['id']}").status_code == 404
@@ -33,7 +33,8 @@ def test_a_local_user_is_invisible_to_scim_until_entra_posts_it_then_taken_over_
 def test_ldap_custom_attributes_keep_their_values_after_a_takeover_while_idp_ones_update(api: Api) -> None:
     tenants.define_custom_attribute(TENANT, "ldapAttr", "ldap")
     tenants.define_custom_attribute(TENANT, "custAttr1")
-    ldap = admin.create_user(TENANT, user_body(custom={"ldapAttr": "from-ldap", "custAttr1": "old"}), "ldap", ADMIN)
+    ldap = admin_actions.create_user(TENANT, user_body(custom={"ldapAttr": "from-ldap", "custAttr1": "old"}), "ldap",
+                                     ADMIN)
     assert ldap["custom"] == {"ldapAttr": "from-ldap", "custAttr1": "old"}
     taken = api("POST", "/users", user_body(custom={"ldapAttr": "from-entra", "custAttr1": "new"})).get_json()
     assert taken["custom"] == {"ldapAttr": "from-ldap", "custAttr1": "new"}
@@ -51,12 +52,12 @@ def test_a_group_of_another_source_is_not_scim_s_and_a_scim_duplicate_is_a_409_R
     assert search.get_json()["totalResults"] == 0 and api("GET", "/groups/g-ldap").status_code == 404
     duplicate = api("POST", "/groups", {"displayName": "SALES"})
     assert duplicate.status_code == 409 and duplicate.get_json()["code"] == "uniqueness"
-    assert admin.get_group(TENANT, "g-ldap")["source"] == "ldap"
+    assert admin_actions.get_group(TENANT, "g-ldap")["source"] == "ldap"
 
 
 def test_admins_still_see_and_manage_users_of_every_source(api: Api, make_user: Any) -> None:
-    local = admin.create_user(TENANT, user_body("local@example.com"), "local", ADMIN)
+    local = admin_actions.create_user(TENANT, user_body("local@example.com"), "local", ADMIN)
     make_user("scim@example.com")
-    by_source = {u["userName"]: u["source"] for u in admin.list_users(TENANT, limit=10)["items"]}
+    by_source = {u["userName"]: u["source"] for u in admin_actions.list_users(TENANT, limit=10)["items"]}
     assert by_source == {"local@example.com": "local", "scim@example.com": "scim"}
-    assert admin.set_active(TENANT, local["id"], False, ADMIN)["status"] == "disabled"
+    assert admin_actions.set_active(TENANT, local["id"], False, ADMIN)["status"] == "disabled"

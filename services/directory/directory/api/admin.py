@@ -11,7 +11,9 @@ from flask_smorest import Blueprint
 from shared.admin_auth import admin_before_request
 from shared.schemas.audit import AuditPageSchema, AuditQuerySchema
 
-from .. import admin, audit, tenant_settings
+from .. import admin_actions as admin
+from .. import audit
+from .. import provisioning_settings as tenant_settings
 from ..audit import Actor
 from ..tenants import check_tenant_id
 from . import admin_schemas as s

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from shared.schemas.common import UtcDateTime
 from shared.schemas.users import UserSchema, UserWriteSchema
 
-from ..admin import STATUSES
+from ..admin_actions import STATUSES
 
 SOURCES = ("scim", "local", "ldap", "entra_user_source")
 MAX_PAGE = 200

@@ -1,4 +1,6 @@
-"""R-DIR-12 tenant settings: auto-invite and Managed Apple ID, read and written."""
+"""R-DIR-12 a tenant's provisioning settings (auto-invite, Managed Apple ID): written by admins, read by user writes.
+
+Not the service's configuration: that is settings.py, read from the environment."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from shared.errors import Problem
 from shared.schemas.common import utcnow
 
 from . import audit
-from .apple_id import AppleIdSettings, check_settings
+from .apple_id_rules import AppleIdSettings, check_settings
 from .audit import Actor
 from .models import TenantSettings, db
 from .tenants import custom_attribute_names, ensure_tenant
@@ -21,7 +23,7 @@ _READ_ONLY = ("updated_at", "updated_by")  # ignored when sent back: a GET answe
 
 
 @dataclass(frozen=True)
-class Settings:
+class ProvisioningSettings:
     """What a user write needs; the defaults are what a tenant without a settings row gets (all off)."""
 
     auto_invite: bool = False
@@ -34,12 +36,12 @@ class Settings:
 _BY_TENANT = Prepared(lambda: TenantSettings.select().where(TenantSettings.tenant == slot("tenant")).limit(1))
 
 
-def load(tenant: str) -> Settings:
+def load(tenant: str) -> ProvisioningSettings:
     """The settings a write applies: one read by primary key; call inside the write's transaction."""
     row = _BY_TENANT.first(TenantSettings, tenant=tenant)
     if row is None:
-        return Settings()
-    return Settings(auto_invite=bool(row.auto_invite), apple_id=AppleIdSettings.from_dict(row.apple_id))
+        return ProvisioningSettings()
+    return ProvisioningSettings(auto_invite=bool(row.auto_invite), apple_id=AppleIdSettings.from_dict(row.apple_id))
 
 
 def get_settings(tenant: str) -> dict[str, Any]:
@@ -47,12 +49,12 @@ def get_settings(tenant: str) -> dict[str, Any]:
     the tenant never saved any."""
     row = TenantSettings.get_or_none(TenantSettings.tenant == tenant)
     if row is None:
-        return {**Settings().as_dict(), "updated_at": None, "updated_by": None}
-    settings = Settings(auto_invite=bool(row.auto_invite), apple_id=AppleIdSettings.from_dict(row.apple_id))
+        return {**ProvisioningSettings().as_dict(), "updated_at": None, "updated_by": None}
+    settings = ProvisioningSettings(auto_invite=bool(row.auto_invite), apple_id=AppleIdSettings.from_dict(row.apple_id))
     return {**settings.as_dict(), "updated_at": row.updated_at, "updated_by": row.updated_by}
 
 
-def parse(data: Mapping[str, Any], tenant: str) -> Settings:
+def parse(data: Mapping[str, Any], tenant: str) -> ProvisioningSettings:
     """The whole settings document an admin sends (PUT), checked: 400 `invalid_value` naming the field."""
     if not isinstance(data, Mapping):
         raise _invalid("settings", "The settings are a JSON object.")
@@ -70,7 +72,7 @@ def parse(data: Mapping[str, Any], tenant: str) -> Settings:
     except TypeError as exc:  # a value of the wrong shape the dataclass could not even take
         raise _invalid("apple_id", f"Invalid Managed Apple ID setting: {exc}.") from None
     # R-DIR-11: the custom source names an attribute the tenant defined (its defined spelling is kept).
-    return Settings(auto_invite=auto_invite, apple_id=check_settings(apple, custom_attribute_names(tenant)))
+    return ProvisioningSettings(auto_invite=auto_invite, apple_id=check_settings(apple, custom_attribute_names(tenant)))
 
 
 def put_settings(tenant: str, data: Mapping[str, Any], actor: Actor) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 The setting is off by default; the ID comes from the user's email address
 (optionally moved to an "appleid" subdomain, `ann@example.com` → `ann@appleid.example.com`, to avoid
 clashing with Apple IDs people already own) or from a custom attribute that holds a unique email.
-Pure functions: the caller stores the ID and looks up who already holds it.
+Pure functions: apple_id_assignment.py stores the ID and looks up who already holds it.
 """
 
 from __future__ import annotations
@@ -111,12 +111,6 @@ def derive_apple_id(user: Mapping[str, Any], settings: AppleIdSettings) -> Apple
                 return AppleIdResult(None, "invalid_email", f"With the appleid subdomain {raw[:254]!r} is not a "
                                                             f"valid email address: {problem}")
     return AppleIdResult(address)
-
-
-def managed_apple_id(user: Mapping[str, Any], settings: AppleIdSettings) -> str | None:
-    """R-DIR-12: the user's Managed Apple ID, or None (off, no address, or not a valid address; see
-    `derive_apple_id` for the reason)."""
-    return derive_apple_id(user, settings).value
 
 
 def normalize_email(raw: str) -> tuple[str | None, str | None]:

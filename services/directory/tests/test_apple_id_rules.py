@@ -6,12 +6,11 @@ from typing import Any
 
 import pytest
 
-from directory.apple_id import (
+from directory.apple_id_rules import (
     AppleIdSettings,
     check_settings,
     derive_apple_id,
     find_conflict,
-    managed_apple_id,
     normalize_email,
 )
 from shared.errors import Problem
@@ -20,6 +19,11 @@ from shared.schemas.users import DroppedSchema
 ON = AppleIdSettings(enabled=True)
 SUBDOMAIN = AppleIdSettings(enabled=True, appleid_subdomain=True)
 CUSTOM = AppleIdSettings(enabled=True, source="custom", custom_attribute="appleMail")
+
+
+def managed_apple_id(user: dict[str, Any], settings: AppleIdSettings) -> str | None:
+    """The derived ID alone, without the reason."""
+    return derive_apple_id(user, settings).value
 
 
 def user(email: str | None = "ann@example.com", **overrides: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from directory import tenant_settings
+from directory import provisioning_settings
 from directory.audit import Actor
 from directory.models import User, db
 from directory.tenants import define_custom_attribute
@@ -23,7 +23,7 @@ ADMIN = Actor(name="admin:key-1", source="admin")
 
 
 def turn_on(**apple_id: Any) -> None:
-    tenant_settings.put_settings(TENANT, {"apple_id": {"enabled": True, **apple_id}}, ADMIN)
+    provisioning_settings.put_settings(TENANT, {"apple_id": {"enabled": True, **apple_id}}, ADMIN)
 
 
 def emails(address: str) -> list[dict[str, Any]]:
@@ -140,7 +140,7 @@ def test_turning_the_setting_off_keeps_the_ids_handed_out_R_DIR_12(app: Flask, a
                                                                    make_user: Callable[..., dict]) -> None:
     turn_on()
     user = make_user("ann@example.com")
-    tenant_settings.put_settings(TENANT, {}, ADMIN)
+    provisioning_settings.put_settings(TENANT, {}, ADMIN)
     resp = api("PUT", f"/users/{user['id']}", user_body("ann@example.com", emails=emails("new@example.com")))
     assert resp.get_json()["managedAppleId"] == "ann@example.com"
 
@@ -177,18 +177,18 @@ def test_when_the_read_misses_a_concurrent_holder_the_unique_index_refuses_and_t
         app: Flask, api: Api, make_user: Callable[..., dict], monkeypatch: pytest.MonkeyPatch) -> None:
     """The race the concurrent test may or may not hit, forced: the pre-check sees no holder (as when the
     holder commits just after it), the UPDATE hits the unique index inside a savepoint, the create commits."""
-    from directory import managed_apple_ids
+    from directory import apple_id_assignment
 
     turn_on()
     ann = make_user("ann@example.com", emails=emails("team@example.com"))
-    real = managed_apple_ids._holder
+    real = apple_id_assignment._holder
     calls: list[str | None] = []
 
     def late(row: Any, value: str) -> str | None:
         calls.append(None if not calls else real(row, value))
         return calls[-1]
 
-    monkeypatch.setattr(managed_apple_ids, "_holder", late)
+    monkeypatch.setattr(apple_id_assignment, "_holder", late)
     bob = make_user("bob@example.com", emails=emails("team@example.com"))
     assert len(calls) == 2 and calls[1] == ann["id"]
     assert "managedAppleId" not in bob and ann["id"] in conflict_of(bob)[0]["detail"]

@@ -1,4 +1,6 @@
-"""R-DIR-12 Managed Apple IDs as stored: one per user, unique per tenant, never taken from its holder."""
+"""R-DIR-12 Managed Apple IDs as stored: one per user, unique per tenant, never taken from its holder.
+
+The ID itself and the conflict rule are derived in apple_id_rules.py."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 
 import peewee
 
-from .apple_id import ATTRIBUTE, AppleIdSettings, derive_apple_id, find_conflict
+from .apple_id_rules import ATTRIBUTE, AppleIdSettings, derive_apple_id, find_conflict
 from .models import User, db
 
 
