@@ -17,7 +17,7 @@ SOURCES = ("scim", "admin", "migration")
 MAX_AUDIT_PAGE = 200
 
 
-class AuditEventSchema(Strict):
+class DirectoryAuditEventSchema(Strict):
     """One event. `changes` holds only the changed attributes, each as {"before": …, "after": …};
     complex attributes are split into dotted paths (`name.givenName`, `custom.custAttr1`)."""
 
@@ -46,6 +46,6 @@ class AuditQuerySchema(Strict):
 
 
 class AuditPageSchema(Strict):
-    items = fields.List(fields.Nested(AuditEventSchema), required=True)
+    items = fields.List(fields.Nested(DirectoryAuditEventSchema), required=True)
     # The id to pass as `before` for the next (older) page; null when this page is the last.
     next_before = fields.Integer(required=True, allow_none=True)

@@ -157,8 +157,8 @@ def revoke_admin_key(tenant: str, key_id: str) -> None:
 
 
 @blp.get("/tenants/<tenant>/audit")
-@blp.arguments(s.AuditQuerySchema, location="query")
-@blp.response(200, s.AuditPageSchema)
+@blp.arguments(s.TokenAuditQuerySchema, location="query")
+@blp.response(200, s.TokenAuditPageSchema)
 def list_audit(query: dict[str, Any], tenant: str) -> dict[str, Any]:
     """Every admin action on the tenant, newest first (R-TOK-6)."""
     events = tokens.list_audit(_admin(), tenant, limit=query["limit"], before=query["before"])

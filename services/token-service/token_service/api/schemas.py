@@ -70,13 +70,13 @@ class AdminKeyListSchema(Schema):
     items = fields.List(fields.Nested(AdminKeySchema))
 
 
-class AuditQuerySchema(Schema):
+class TokenAuditQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     before = fields.Integer(load_default=None, allow_none=True,
                             metadata={"description": "the next_before of the previous page"})
 
 
-class AuditEventSchema(Schema):
+class TokenAuditEventSchema(Schema):
     id = fields.Integer()
     at = UtcDateTime()
     tenant = fields.String()
@@ -86,6 +86,6 @@ class AuditEventSchema(Schema):
     detail = fields.Raw()
 
 
-class AuditPageSchema(Schema):
-    items = fields.List(fields.Nested(AuditEventSchema))
+class TokenAuditPageSchema(Schema):
+    items = fields.List(fields.Nested(TokenAuditEventSchema))
     next_before = fields.Integer(allow_none=True)
