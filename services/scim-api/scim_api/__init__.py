@@ -16,6 +16,7 @@ from .directory_client import DirectoryClient
 from .entra import TenantUrlFlag
 from .errors import render_scim_error
 from .settings import ScimSettings
+from .urls import CanonicalPaths
 
 
 def create_app(config: Mapping[str, str] | None = None) -> Flask:
@@ -33,7 +34,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.extensions["directory"] = DirectoryClient(ServiceClient(
         settings.directory_url, settings.internal_api_key, timeout=settings.internal_timeout_seconds))
     install_common(app, settings, service="scim-api", render_error=render_scim_error)
-    app.wsgi_app = TenantUrlFlag(app.wsgi_app)  # type: ignore[method-assign]
+    # Outermost first: the flag puts a resource path back where it belongs, then its spelling is made canonical.
+    app.wsgi_app = TenantUrlFlag(CanonicalPaths(app.wsgi_app))  # type: ignore[method-assign]
 
     from .api.scim import bp
 

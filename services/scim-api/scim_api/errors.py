@@ -27,6 +27,13 @@ def unauthorized(detail: str) -> ScimError:
     return ScimError(401, detail, headers={"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'})
 
 
+def unsupported_media_type(received: str, accepted: tuple[str, ...]) -> ScimError:
+    """415 (RFC 9110 §15.5.16): a body whose Content-Type says it is not JSON; nothing was read or stored."""
+    sent = received if len(received) <= 80 else received[:80] + "..."
+    return ScimError(415, f"The request body was sent as '{sent}', but this server reads only JSON bodies, so nothing "
+                          f"was changed. Send it with Content-Type {' or '.join(accepted)}.")
+
+
 def render_scim_error(problem: Problem) -> Response:
     body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(problem.status), "detail": problem.detail}
     if problem.code in SCIM_TYPES:

@@ -16,11 +16,15 @@ from shared.scim import SCIM_MEDIA_TYPE, target_scim_url
 from ..attributes import ResourceSpec
 from ..directory_client import DirectoryClient
 from ..entra import lower_keys, query_args
-from ..errors import ScimError
+from ..errors import ScimError, unsupported_media_type
 from ..filters import FilterError, parse_filter
 from ..paths import parse_path
 from ..projection import split_names
 from ..resources import etag
+
+# RFC 7644 §3.8 and §8.1: SCIM bodies are application/scim+json, and older clients send application/json; Entra
+# sends either, sometimes with '; charset=utf-8' (a parameter JSON does not define: RFC 8259 §11, so ignored).
+BODY_MEDIA_TYPES = (SCIM_MEDIA_TYPE, "application/json")
 
 
 def directory() -> DirectoryClient:
@@ -33,8 +37,12 @@ def base_url() -> str:
 
 
 def json_body() -> dict[str, Any]:
-    """The request body as a JSON object, whatever the Content-Type says (Entra adds '; charset=utf-8')."""
+    """The request body as a JSON object. Every view reads its body here, so the media type rule is here too:
+    a body labelled anything but JSON is 415, in any case and with any parameters. A body without a Content-Type
+    is read as JSON: RFC 9110 §8.3 lets the recipient examine it, and junk is then a 400 anyway."""
     raw = request.get_data(cache=True)
+    if raw and request.mimetype and request.mimetype not in BODY_MEDIA_TYPES:
+        raise unsupported_media_type(request.mimetype, BODY_MEDIA_TYPES)
     try:
         text = raw.decode("utf-8")  # strict: invalid bytes and encoded lone surrogates are refused
         body = json.loads(text) if text else None
