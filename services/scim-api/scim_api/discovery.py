@@ -35,7 +35,7 @@ def service_provider_config(base_url: str) -> dict[str, Any]:
         "changePassword": {"supported": False},
         "sort": {"supported": True},
         "etag": {"supported": True},
-        # Entra sends the admin's Secret Token as an OAuth bearer token (RFC 6750; entra-scim.md, Transport).
+        # Entra sends the admin's Secret Token as an OAuth bearer token (RFC 6750; docs/entra-behaviour.md, Transport).
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",

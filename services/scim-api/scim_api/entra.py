@@ -75,7 +75,7 @@ def normalise_object(obj: Mapping[str, Any], catalogue: Mapping[str, Attr] | Non
 
 def normalise(body: Mapping[str, Any], spec: ResourceSpec) -> dict[str, Any]:
     """A User or Group body in canonical spelling: 'UserName' → 'userName', URN keys in any case folded
-    into their extension object, 'True'/'False' → booleans (Architecture convention 7)."""
+    into their extension object, 'True'/'False' → booleans (SCIM names are case-insensitive, RFC 7643 §2.1)."""
     out: dict[str, Any] = {}
     for key, value in body.items():
         key = str(key)

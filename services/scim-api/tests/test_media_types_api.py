@@ -11,7 +11,7 @@ import pytest
 
 from .conftest import Scim, error, find, load
 
-# What Entra sends (entra-scim.md, Transport), what Postman and other tools send, and the same in other cases.
+# What Entra sends (docs/entra-behaviour.md, Transport), what Postman and other tools send, and the same in other cases.
 ACCEPTED = ["application/scim+json", "application/scim+json; charset=utf-8", "application/json",
             "application/json; charset=utf-8", "Application/SCIM+JSON;Charset=UTF-8", "APPLICATION/JSON"]
 # curl -d without -H sends form-urlencoded; a form post or a text box sends the others.
