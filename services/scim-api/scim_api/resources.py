@@ -197,8 +197,9 @@ def _public(label: str) -> str:
 
 
 def user_to_scim(user: Mapping[str, Any], base_url: str) -> dict[str, Any]:
-    """The directory's user → a SCIM User; the manager ALWAYS complex, {"value": id, "$ref": uri}: Entra fails to
-    read a user whose manager has another shape (docs/entra-behaviour.md, Manager), and RFC 7643 §8.7.1 requires $ref."""
+    """The directory's user → a SCIM User; the manager ALWAYS complex, {"value": id, "$ref": uri}: Entra fails
+    to read a user whose manager has another shape (docs/entra-behaviour.md, Manager), and RFC 7643 §8.7.1
+    requires $ref."""
     doc: dict[str, Any] = {"schemas": [USER_SCHEMA], "id": user["id"]}
     for attr in USER.attrs.values():
         if not attr.read_only and _present(user.get(attr.name)):
