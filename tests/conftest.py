@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from shared.db import connect_url
 from shared.testing import System
 
 
@@ -23,19 +22,12 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 
 @pytest.fixture
 def define_custom_attributes(system: System) -> Callable[..., None]:
-    """What an admin does in the directory (R-DIR-11), written straight into the directory's database."""
+    """What an admin does in the directory (R-DIR-11), through the directory's admin API."""
 
     def define(tenant: str, *names: str) -> None:
-        from directory import models, tenants
-
-        database = connect_url(system.processes["directory"].env["DATABASE_URL"])
-        previous = models.db.obj
-        models.db.initialize(database)
-        try:
-            for name in names:
-                tenants.define_custom_attribute(tenant, name)
-        finally:
-            database.close()
-            models.db.initialize(previous)
+        url = f"{system.url('directory')}/admin/v1/tenants/{tenant}/custom-attributes"
+        for name in names:
+            resp = system.request("POST", url, json_body={"name": name}, token=system.admin_key)
+            assert resp.status == 201, (name, resp.status, resp.data[:300])
 
     return define
