@@ -225,36 +225,39 @@ def forged(token: str, **changes: Any) -> str:
     return f"{signing_input}.{encode(signature)}"
 
 
-def test_token_service_down_cached_state_then_503_then_works_after_restart(faulty: System) -> None:
+def test_token_service_down_is_never_a_401_for_a_good_token_503_past_the_bound_then_works_after_restart(
+        faulty: System) -> None:
+    """R-TOK-5 with the token service down. That a state verified just before keeps working inside the bound is
+    a matter of time, proven with a fake clock in services/scim-api/tests/test_token_cache.py; here, through
+    processes, what holds whatever the machine's speed: a good token is answered 200 or 503, never 401, and
+    every call begun once the bound can have passed is a 503."""
     tenant = Tenant(faulty, "tok-down")
     unseen = faulty.admin("POST", f"/admin/v1/tenants/{tenant.name}/tokens", {}).json()["token"]
     token_service = faulty.processes["token-service"]
     probe = {"filter": 'userName eq "nobody@contoso.com"'}
     first, _ = tenant.call("GET", "/Users", **probe)  # introspected now: cached for CACHE_S in this worker
-    verified_at = time.monotonic()
     assert first.status == 200
-    assert token_service.proc is not None
-    token_service.proc.send_signal(QUICK)  # going down; stop() below waits for the end
+    bound = time.monotonic() + CACHE_S  # introspected before this moment, so trusted no later than this
+    token_service.stop(QUICK)
     try:
-        resp, _ = tenant.call("GET", "/Users", **probe)
-        if time.monotonic() - verified_at < CACHE_S - 0.5:
-            assert resp.status == 200, "a token verified just before must keep working from the cache"
-        token_service.stop(QUICK)
-        statuses: list[tuple[float, int]] = []
-        deadline = verified_at + CACHE_S + MARGIN_S + INTERNAL_TIMEOUT_S
-        while time.monotonic() < deadline and [s for _, s in statuses[-3:]] != [503] * 3:
+        answers: list[tuple[float, urllib3.BaseHTTPResponse, float]] = []
+        while not answers or answers[-1][0] <= bound:  # until a call begun past the bound has been answered
+            started = time.monotonic()
             resp, elapsed = tenant.call("GET", "/Users", **probe)
-            statuses.append((time.monotonic() - verified_at, resp.status))
-            assert resp.status in (200, 503), (resp.status, resp.data[:300])  # never 401 for a good token
-            if resp.status == 503:
-                assert_unavailable(resp, elapsed, INTERNAL_TIMEOUT_S + MARGIN_S, "GET /Users, token service down")
+            answers.append((started, resp, elapsed))
             time.sleep(0.1)
-        assert statuses and statuses[-1][1] == 503, statuses
-        assert all(status == 503 for when, status in statuses if when > CACHE_S + 0.2), statuses
-        # A genuine token the SCIM API has never seen: nobody can say it is Active, so never a 2xx.
-        for token in (unseen, forged(unseen), forged(tenant.token), forged(unseen, tid="other-tenant")):
+        statuses = [(round(started - bound, 2), resp.status) for started, resp, _ in answers]
+        assert {status for _, status in statuses} <= {200, 503}, statuses  # never 401 for a good token
+        for started, resp, elapsed in answers:
+            if started > bound:
+                assert_unavailable(resp, elapsed, INTERNAL_TIMEOUT_S + MARGIN_S, "GET /Users, token service down")
+        # A genuine token the SCIM API has never seen: nobody can say it is Active, so a 503. Forged ones fail
+        # their signature against the keys this worker holds: a 401, with or without the token service.
+        resp, elapsed = tenant.call("GET", "/Users", token=unseen, **probe)
+        assert_unavailable(resp, elapsed, INTERNAL_TIMEOUT_S + MARGIN_S, "GET /Users, an unseen token")
+        for token in (forged(unseen), forged(tenant.token), forged(unseen, tid="other-tenant")):
             resp, elapsed = tenant.call("GET", "/Users", token=token, **probe)
-            assert resp.status in (401, 503), resp.status
+            assert resp.status == 401, (resp.status, resp.data[:300])
             assert elapsed < INTERNAL_TIMEOUT_S + MARGIN_S
     finally:
         token_service.start()
