@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
@@ -60,8 +61,11 @@ class TokenVerifier:
     """Verify a presented SCIM token for a tenant; thread-safe, one per worker process."""
 
     def __init__(self, token_service: ServiceClient, issuer: str, algorithms: tuple[str, ...],
-                 max_cache_seconds: float, limiter: AuthFailureLimiter | None = None) -> None:
+                 max_cache_seconds: float, limiter: AuthFailureLimiter | None = None,
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time) -> None:
         self.token_service = token_service
+        # The caches' bounds are measured on `clock`, a token's exp on `wall_clock`; tests move fake ones.
+        self.clock, self.wall_clock = clock, wall_clock
         self.limiter = limiter or AuthFailureLimiter.from_env()
         self.issuer = issuer
         self.algorithms = list(algorithms)  # fixed by configuration, never taken from the token
@@ -101,7 +105,7 @@ class TokenVerifier:
         a request's CPU): again only when its key object changed (keys are re-fetched at most every
         KEYS_MAX_AGE_SECONDS, so a dropped key still stops verifying in time) or the token has expired."""
         cached = self._verified.get(token)
-        if cached is not None and cached[0] is key and time.time() < cached[1].get("exp", float("inf")):
+        if cached is not None and cached[0] is key and self.wall_clock() < cached[1].get("exp", float("inf")):
             return cached[1]
         claims = jwt.decode(token, key, algorithms=self.algorithms, audience="scim", issuer=self.issuer,
                             options={"require": ["sub", "tid", "jti", "iat"]})
@@ -111,7 +115,7 @@ class TokenVerifier:
         return claims
 
     def _key(self, kid: str) -> jwt.PyJWK:
-        now = time.monotonic()
+        now = self.clock()
         if not self._keys or now >= self._keys_refresh_at:  # holding none, no key id can be called unknown
             self._refresh_keys(required=not self._keys)
         key = self._keys.get(kid)
@@ -127,9 +131,9 @@ class TokenVerifier:
         """Fetch the published keys. When some are held and this is only their age, a failure keeps them:
         a token service that cannot answer cannot confirm any state either, so the state bound holds."""
         with self._lock:
-            if not required and time.monotonic() < self._keys_refresh_at:
+            if not required and self.clock() < self._keys_refresh_at:
                 return  # another thread has just done it
-            self._keys_refresh_at = time.monotonic() + RETRY_SECONDS
+            self._keys_refresh_at = self.clock() + RETRY_SECONDS
             try:
                 resp = self.token_service.get("/.well-known/jwks.json")
                 if resp.status != 200:
@@ -139,10 +143,10 @@ class TokenVerifier:
                     raise
                 return
             self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(resp.data).keys if k.key_id}
-            self._keys_refresh_at = time.monotonic() + KEYS_MAX_AGE_SECONDS
+            self._keys_refresh_at = self.clock() + KEYS_MAX_AGE_SECONDS
 
     def _state(self, token_hash: str) -> dict:
-        now = time.monotonic()
+        now = self.clock()
         cached = self._states.get(token_hash)
         if cached and now < cached.refresh_at:
             return cached.state
@@ -156,7 +160,7 @@ class TokenVerifier:
             raise
 
     def _introspect(self, token_hash: str) -> dict:
-        now = time.monotonic()
+        now = self.clock()
         resp = self.token_service.post("/internal/v1/introspect", json_body={"token_hash": token_hash})
         if resp.status != 200:
             raise ServiceUnavailable("The token service could not check the token; try again shortly.")

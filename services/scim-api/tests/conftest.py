@@ -156,10 +156,8 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def clock(app: Flask) -> Clock:
     """The token verifier's monotonic clock, frozen: its caches' bounds are crossed by moving it."""
-    from scim_api import auth
-
     fake = Clock()
-    monkeypatch.setattr(auth.time, "monotonic", fake)
+    app.extensions["token_verifier"].clock = fake
     return fake
