@@ -42,8 +42,9 @@ class AdminVerifier:
     """Thread-safe, one per worker; at most one call to the token service per key every cache_seconds."""
 
     def __init__(self, token_service: ServiceClient, max_cache_seconds: float = 5.0,
-                 limiter: AuthFailureLimiter | None = None) -> None:
+                 limiter: AuthFailureLimiter | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.token_service = token_service
+        self.clock = clock  # the cache's bound is measured on this; tests move a fake one
         self.max_cache_seconds = min(max_cache_seconds, 5.0)
         self.limiter = limiter or AuthFailureLimiter.from_env()
         self._cache: dict[str, tuple[float, AdminIdentity | None]] = {}
@@ -63,7 +64,7 @@ class AdminVerifier:
 
     def identify_hash(self, hashed: str) -> AdminIdentity | None:
         """The same for the SHA-256 of a key (what a signed-in session keeps instead of the key)."""
-        now = time.monotonic()
+        now = self.clock()
         cached = self._cache.get(hashed)
         if cached and cached[0] > now:
             return cached[1]
