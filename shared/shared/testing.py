@@ -6,11 +6,12 @@ import contextlib
 import os
 import socket
 import subprocess
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import urllib3
 
@@ -19,6 +20,17 @@ from .services import SERVICES, ServiceSpec, by_name
 
 # Set by scripts/with-postgres: a superuser URL of a throwaway cluster. Unset: SQLite files.
 TEST_DATABASE_ENV = "TEST_DATABASE_URL"
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], timeout: float, interval: float = 0.05) -> T:
+    """Poll `condition` until it returns something truthy or `timeout` seconds have passed, instead of
+    sleeping for a guessed time. Returns its last result (falsy when it never held), so that
+    `assert wait_until(...)` fails on what it saw last."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(interval)
+    return result
 
 
 def free_port() -> int:
