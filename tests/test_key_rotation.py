@@ -29,7 +29,7 @@ import urllib3
 
 from scim_api.auth import KEYS_MAX_AGE_SECONDS
 from shared.local_secrets import generate_signing_key_pem
-from shared.testing import System
+from shared.testing import System, wait_until
 from token_service.signing import SigningKeys
 
 pytestmark = pytest.mark.integration
@@ -61,8 +61,9 @@ class Stream:
         self.url, self.token = url, token
         self.deadline, self.max_calls = time.monotonic() + limit_s, max_calls
         self.answers: list[tuple[float, int, str]] = []
+        self.last_answer_at = [float("-inf")] * THREADS  # per thread, so per connection
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(THREADS)]
+        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(THREADS)]
 
     def __enter__(self) -> Stream:
         for thread in self._threads:
@@ -74,16 +75,22 @@ class Stream:
         for thread in self._threads:
             thread.join(30)
 
-    def _run(self) -> None:
+    def _run(self, thread: int) -> None:
         http = urllib3.PoolManager(maxsize=1)
         headers = {"Authorization": f"Bearer {self.token}"}
         while not self._stop.is_set() and time.monotonic() < self.deadline and len(self.answers) < self.max_calls:
+            started = time.monotonic()
             try:
                 resp = http.request("GET", self.url, fields=PROBE, headers=headers, timeout=15.0, retries=False)
                 self.answers.append((time.monotonic(), resp.status, resp.data[:200].decode(errors="replace")))
             except urllib3.exceptions.HTTPError as exc:
                 self.answers.append((time.monotonic(), 0, repr(exc)))
+            self.last_answer_at[thread] = started
             time.sleep(0.01)
+
+    def wait_for_every_connection(self, since: float = float("-inf")) -> None:
+        """Poll until each thread has had an answer to a call it began after `since` (monotonic time)."""
+        assert wait_until(lambda: min(self.last_answer_at) > since, 60.0), (since, self.last_answer_at)
 
     def failures(self) -> list[tuple[float, int, str]]:
         return [answer for answer in self.answers if answer[1] != 200]
@@ -110,11 +117,13 @@ def reload_token_service(system: System, expected_kids: set[str]) -> None:
     master = system.processes["token-service"].proc
     assert master is not None
     master.send_signal(signal.SIGHUP)
-    deadline, seen = time.monotonic() + 30, 0
-    while seen < 8:
-        assert time.monotonic() < deadline, "the token service never published the new keys"
-        seen = seen + 1 if jwks_kids(system) == expected_kids else 0
-        time.sleep(0.05)
+    seen = []
+
+    def eight_in_a_row() -> bool:
+        seen.append(jwks_kids(system) == expected_kids)
+        return seen[-8:] == [True] * 8
+
+    assert wait_until(eight_in_a_row, 30.0), "the token service never published the new keys"
 
 
 def scim_status(url: str, token: str) -> int:
@@ -143,15 +152,13 @@ def test_rotating_the_signing_key_under_load_fails_no_request(rotating: System) 
     new_kid = key_id_of(new_key)
 
     with Stream(users, old_token) as stream:
-        time.sleep(1.0)  # the stream is under way on every connection before the rotation
+        stream.wait_for_every_connection()  # the stream is under way on every connection before the rotation
         replace_file(previous_file, public_pem(key_file.read_bytes()))
         replace_file(key_file, new_key)
         reload_token_service(rotating, {old_kid, new_kid})
         rotated_at = time.monotonic()
         # Past both bounds: every worker has checked the old token and fetched the keys again.
-        while time.monotonic() < rotated_at + max(CACHE_S, KEYS_S) + 1.0:
-            time.sleep(0.2)
-    assert [a for a in stream.answers if a[0] > rotated_at], "the stream went on after the rotation"
+        stream.wait_for_every_connection(since=rotated_at + max(CACHE_S, KEYS_S) + 1.0)
     assert stream.failures() == [], (len(stream.answers), stream.failures()[:5])
 
     new = rotating.admin("POST", f"/admin/v1/tenants/{tenant}/tokens", {})
@@ -164,16 +171,16 @@ def test_rotating_the_signing_key_under_load_fails_no_request(rotating: System) 
     # The old public key is dropped: the old token stops working within the bounds, on every worker;
     # Entra's calls with the new token go on without a failure.
     with Stream(users, new_token) as new_stream:
-        time.sleep(1.0)
+        new_stream.wait_for_every_connection()
         replace_file(previous_file, b"")
         reload_token_service(rotating, {new_kid})
         dropped_at = time.monotonic()
         statuses: list[tuple[float, int]] = []
-        while time.monotonic() < dropped_at + KEYS_S + MARGIN_S:
+
+        def refused_eight_times_in_a_row() -> bool:
             statuses.append((time.monotonic() - dropped_at, scim_status(users, old_token)))
-            if [s for _, s in statuses[-8:]] == [401] * 8:
-                break
-            time.sleep(0.1)
-    assert [s for _, s in statuses[-8:]] == [401] * 8, statuses
+            return [s for _, s in statuses[-8:]] == [401] * 8
+
+        assert wait_until(refused_eight_times_in_a_row, KEYS_S + MARGIN_S, interval=0.1), statuses
     assert {s for _, s in statuses} <= {200, 401}, statuses
     assert new_stream.answers and new_stream.failures() == [], new_stream.failures()[:5]
