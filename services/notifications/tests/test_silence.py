@@ -4,6 +4,7 @@ threshold (2 h by default, cycles run about every 40 minutes); it resolves itsel
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,7 @@ from flask.testing import FlaskClient
 from notifications import rules
 from notifications.silence import unreachable
 from notifications.worker import Periodic
-from token_service.models import Token
+from shared.testing import wait_until
 
 from .conftest import listing
 
@@ -35,21 +36,58 @@ def test_unreachable_needs_a_token_a_first_call_and_a_long_silence(has_token: bo
     assert unreachable(has_token, last, NOW, 2 * H) is expected
 
 
+THRESHOLD = 2 * H  # ENTRA_SILENCE_THRESHOLD_SECONDS by default
+MS = dt.timedelta(milliseconds=1)  # the token service reports times to the millisecond
+
+
+def stamp(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+class Entra:
+    """Entra's calls as the token service sees them, through its API only: each SCIM request introspects the
+    tenant's token (POST /internal/v1/introspect), which records when the tenant was last heard from, and
+    GET /internal/v1/activity tells it, as the notifications service asks it. The token service's clock is
+    the real one: the checks' times are set from what it recorded."""
+
+    def __init__(self, token_admin: FlaskClient, token_app: Flask, internal: dict[str, str]) -> None:
+        token_app.config["LAST_USED_RESOLUTION_SECONDS"] = 0.0  # as LAST_USED_RESOLUTION_SECONDS=0: every call
+        self.admin, self.internal, self.headers = token_admin, token_app.test_client(), internal
+        self.tokens: dict[str, dict[str, Any]] = {}
+
+    def set_up(self, tenant: str) -> str:
+        """The tenant with an Active token, which Entra has not used yet; returns the token's id."""
+        assert self.admin.post("/admin/v1/tenants", json={"id": tenant}).status_code == 201
+        resp = self.admin.post(f"/admin/v1/tenants/{tenant}/tokens", json={})
+        assert resp.status_code == 201, resp.get_json()
+        self.tokens[tenant] = resp.get_json()
+        return self.tokens[tenant]["id"]
+
+    def calls(self, tenant: str) -> dt.datetime:
+        """One SCIM request of Entra's with the tenant's token (set up first if need be): when it was heard."""
+        if tenant not in self.tokens:
+            self.set_up(tenant)
+        token_hash = hashlib.sha256(self.tokens[tenant]["token"].encode()).hexdigest()
+        resp = self.internal.post("/internal/v1/introspect", json={"token_hash": token_hash}, headers=self.headers)
+        assert resp.status_code == 200 and resp.get_json()["active"] is True, resp.get_json()
+        return self.last_heard(tenant)
+
+    def calls_after(self, tenant: str, moment: dt.datetime) -> dt.datetime:
+        """Entra calls again, polled until the token service has heard it later than `moment`."""
+        heard = wait_until(lambda: (last := self.calls(tenant)) > moment and last, 5.0, interval=0.001)
+        assert heard, f"no call of {tenant} recorded after {moment}"
+        return heard
+
+    def last_heard(self, tenant: str) -> dt.datetime:
+        resp = self.internal.get("/internal/v1/activity", headers=self.headers)
+        assert resp.status_code == 200, resp.get_json()
+        [item] = [i for i in resp.get_json()["items"] if i["tenant"] == tenant]
+        return dt.datetime.fromisoformat(item["last_used_at"].removesuffix("Z"))
+
+
 @pytest.fixture
-def entra(token_admin: FlaskClient, token_app: Flask) -> Callable[[str, dt.datetime | None], str]:
-    """Set a tenant up with a token and pretend Entra last called at `last` (None: never)."""
-    ids: dict[str, str] = {}
-
-    def called(tenant: str, last: dt.datetime | None) -> str:
-        if tenant not in ids:
-            token_admin.post("/admin/v1/tenants", json={"id": tenant})
-            resp = token_admin.post(f"/admin/v1/tenants/{tenant}/tokens", json={})
-            ids[tenant] = resp.get_json()["id"]
-        with token_app.app_context():
-            Token.update(last_used_at=last).where(Token.id == ids[tenant]).execute()
-        return ids[tenant]
-
-    return called
+def entra(token_admin: FlaskClient, token_app: Flask, internal: dict[str, str]) -> Entra:
+    return Entra(token_admin, token_app, internal)
 
 
 def check(app: Flask, now: dt.datetime) -> Any:
@@ -62,37 +100,40 @@ def unreachable_items(client: FlaskClient, admin: dict[str, str], tenant: str = 
 
 
 def test_silence_raises_once_and_resolves_when_entra_calls_again(app: Flask, client: FlaskClient,
-                                                                 admin: dict[str, str], entra: Any) -> None:
-    entra("acme", NOW - 3 * H)
-    entra("quiet", None)  # has a token, Entra never called
-    report = check(app, NOW)
+                                                                 admin: dict[str, str], entra: Entra) -> None:
+    heard = entra.calls("acme")
+    entra.set_up("quiet")  # has a token, Entra never called
+    now = heard + THRESHOLD + MS  # silent just longer than the threshold
+    report = check(app, now)
     assert len(report.raised) == 1
     [n] = unreachable_items(client, admin)
     assert (n["state"], n["severity"], n["title"]) == ("open", "error", "Entra ID service is unreachable")
-    assert "since 2026-11-23 09:00 UTC" in n["message"] and "Provisioning Status is On" in n["fix"]
+    assert f"since {heard:%Y-%m-%d %H:%M} UTC (2.0 hours)" in n["message"] and "Provisioning Status is On" in n["fix"]
     assert unreachable_items(client, admin, "quiet") == []
-    later = check(app, NOW + dt.timedelta(minutes=1))
+    later = check(app, now + MS)
     assert later.raised == [] and len(unreachable_items(client, admin)) == 1  # checked again: not raised twice
-    assert unreachable_items(client, admin)[0]["last_seen"] == "2026-11-23T12:01:00.000Z"
-    entra("acme", NOW + dt.timedelta(minutes=2))
-    assert len(check(app, NOW + dt.timedelta(minutes=3)).resolved) == 1
+    assert unreachable_items(client, admin)[0]["last_seen"] == stamp(now + MS)
+    again = entra.calls_after("acme", heard + MS)  # so `resolved_at` below comes after the checks above
+    resolved_at = again + THRESHOLD  # silent exactly the threshold, which is not longer than it
+    assert len(check(app, resolved_at).resolved) == 1
     [n] = unreachable_items(client, admin)
-    assert n["state"] == "resolved" and n["resolved_at"] == "2026-11-23T12:03:00.000Z"
+    assert n["state"] == "resolved" and n["resolved_at"] == stamp(resolved_at)
 
 
-def test_the_threshold_is_configurable(make_app: Callable[..., Flask], client: FlaskClient, admin: dict[str, str],
-                                       entra: Any) -> None:
-    entra("acme", NOW - 20 * dt.timedelta(minutes=1))
-    app = make_app(ENTRA_SILENCE_THRESHOLD_SECONDS="600")
-    assert len(check(app, NOW).raised) == 1
+def test_the_threshold_is_configurable(app: Flask, make_app: Callable[..., Flask], entra: Entra) -> None:
+    heard = entra.calls("acme")
+    assert check(app, heard + 20 * dt.timedelta(minutes=1)).raised == []  # within the default 2 h
+    shorter = make_app(ENTRA_SILENCE_THRESHOLD_SECONDS="600")
+    assert len(check(shorter, heard + 20 * dt.timedelta(minutes=1)).raised) == 1
 
 
-def test_removing_the_tokens_resolves_it(app: Flask, client: FlaskClient, admin: dict[str, str], entra: Any,
+def test_removing_the_tokens_resolves_it(app: Flask, client: FlaskClient, admin: dict[str, str], entra: Entra,
                                          token_admin: FlaskClient) -> None:
-    token_id = entra("acme", NOW - 3 * H)
-    check(app, NOW)
-    token_admin.delete(f"/admin/v1/tenants/acme/tokens/{token_id}")
-    check(app, NOW + H)
+    heard = entra.calls("acme")
+    assert len(check(app, heard + 3 * H).raised) == 1
+    token_id = entra.tokens["acme"]["id"]
+    assert token_admin.delete(f"/admin/v1/tenants/acme/tokens/{token_id}").status_code == 204
+    assert len(check(app, heard + 4 * H).resolved) == 1
     assert unreachable_items(client, admin)[0]["state"] == "resolved"
 
 
