@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from shared.testing import System
+from shared.testing import System, wait_until
 
 REVOCATION_BOUND_S = 5.0  # documented in the README (R-TOK-5)
 pytestmark = pytest.mark.integration
@@ -20,7 +20,7 @@ def scim_users(system: System, tenant: str, token: str) -> int:
 
 
 def new_tenant_token(system: System, tenant: str) -> dict:
-    assert system.admin("POST", "/admin/v1/tenants", {"id": tenant}).status in (201, 409)
+    assert system.admin("POST", "/admin/v1/tenants", {"id": tenant}).status == 201
     resp = system.admin("POST", f"/admin/v1/tenants/{tenant}/tokens", {})
     assert resp.status == 201, resp.data
     return resp.json()
@@ -29,19 +29,16 @@ def new_tenant_token(system: System, tenant: str) -> dict:
 def seconds_until_refused(system: System, tenant: str, token: str, limit: float) -> float:
     """Poll (not sleep blindly) until the SCIM API answers 401; fail past `limit` seconds."""
     start = time.monotonic()
-    while time.monotonic() - start < limit:
-        if scim_users(system, tenant, token) == 401:
-            return time.monotonic() - start
-        time.sleep(0.1)
-    pytest.fail(f"token still accepted {limit:.1f}s after it was revoked")
+    assert wait_until(lambda: scim_users(system, tenant, token) == 401, limit, interval=0.1), \
+        f"token still accepted {limit:.1f}s after it was revoked"
+    return time.monotonic() - start
 
 
 def test_readme_flow_generates_a_token_that_authenticates_at_the_scim_url(system: System) -> None:
-    """From the README: generate a token, then a Test Connection query is authenticated, never a 5xx."""
+    """From the README: generate a token, then Test Connection's query for a user is answered 200."""
     issued = new_tenant_token(system, "readme")
     assert issued["scim_url"] == system.url("scim-api") + "/scim/v2/readme"
-    status = scim_users(system, "readme", issued["token"])
-    assert status != 401 and status < 500
+    assert scim_users(system, "readme", issued["token"]) == 200
 
 
 @pytest.mark.parametrize("action", ["deactivate", "renew", "remove"])
@@ -50,10 +47,10 @@ def test_revoked_token_is_refused_by_every_worker_within_the_bound(system: Syste
     tenant = f"revoke-{action}"
     issued = new_tenant_token(system, tenant)
     for _ in range(8):  # warm the caches of every worker and thread
-        assert scim_users(system, tenant, issued["token"]) != 401
+        assert scim_users(system, tenant, issued["token"]) == 200
     path = f"/admin/v1/tenants/{tenant}/tokens/{issued['id']}"
     resp = system.admin("DELETE", path) if action == "remove" else system.admin("POST", f"{path}/{action}", {})
-    assert resp.status in (200, 204)
+    assert resp.status == (204 if action == "remove" else 200), resp.data[:300]
     seconds_until_refused(system, tenant, issued["token"], REVOCATION_BOUND_S + 1.0)
     for _ in range(8):  # and refused by all of them, not just the first one asked
         assert scim_users(system, tenant, issued["token"]) == 401
