@@ -6,23 +6,26 @@ shared NAT or proxy must not lock a good client out). Past the limit a failure i
 instead of 401, which tells a misbehaving client (a script with a revoked key, an Entra job with a
 removed token, a scan) to back off.
 
-Scope: counters live in memory, one set per worker process (the `limits` library's moving window),
-so with WEB_CONCURRENCY workers a client gets at most WEB_CONCURRENCY x the limit of failures in a
-window before every worker refuses it, and a restart forgets them. The secrets themselves (256-bit
-admin keys, Ed25519-signed tokens) cannot be guessed, so this bounds noise and cost, not guessing.
+Scope: counters live in memory, one set per worker process (a moving window, as the `limits` library
+counts one), so with WEB_CONCURRENCY workers a client gets at most WEB_CONCURRENCY x the limit of
+failures in a window before every worker refuses it, and a restart forgets them. The secrets
+themselves (256-bit admin keys, Ed25519-signed tokens) cannot be guessed, so this bounds noise and
+cost, not guessing. `limits` parses the setting; the window is counted here because its memory
+storage reads time.time() itself and expires entries on a timer thread, so it cannot run on an
+injected clock (`clock`, the monotonic one by default, which wall-clock steps do not move).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 
 import limits
 from flask import Request, request
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from .config import ConfigError
 from .errors import Problem
@@ -48,12 +51,15 @@ class TooManyFailures(Problem):
 
 
 class AuthFailureLimiter:
-    """Per-worker counters of failed authentications; thread-safe (the storage locks per key)."""
+    """Per-worker counters of failed authentications; thread-safe."""
 
-    def __init__(self, limit: str = DEFAULT_LIMIT, trusted_proxies: int = 0) -> None:
+    def __init__(self, limit: str = DEFAULT_LIMIT, trusted_proxies: int = 0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limits.parse(limit) if limit.strip() else None  # empty: switched off
         self.trusted_proxies = trusted_proxies
-        self._window = MovingWindowRateLimiter(MemoryStorage())
+        self.clock = clock  # the window is measured on this; tests move a fake one
+        self._failures: dict[tuple[str, str], deque[float]] = {}  # per (client, tenant): counted times, oldest first
+        self._lock = threading.Lock()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AuthFailureLimiter:
@@ -69,18 +75,26 @@ class AuthFailureLimiter:
                               f"{raw_proxies!r} is not valid: {exc}") from exc
 
     def failed(self, client: str, tenant: str) -> int | None:
-        """Count one failure; None while the client is within the limit, else the seconds to wait."""
+        """Count one failure; None while the client is within the limit, else the seconds to wait.
+
+        A moving window: at most `amount` failures counted in any `expiry` seconds; a refused one is not
+        counted, so the wait does not grow while a client keeps failing."""
         if self.limit is None:
             return None
-        window = self._window
-        if len(window.storage.events) >= MAX_TRACKED:
-            # A new storage, not a reset of the old one: threads still using it finish undisturbed.
-            self._window = window = MovingWindowRateLimiter(MemoryStorage())
-        tenant = tenant[:MAX_TENANT_CHARS]
-        if window.hit(self.limit, client, tenant):
-            return None
-        reset_at, _remaining = window.get_window_stats(self.limit, client, tenant)
-        return max(1, math.ceil(reset_at - time.time()))
+        amount, seconds = self.limit.amount, self.limit.get_expiry()
+        key = (client, tenant[:MAX_TENANT_CHARS])
+        now = self.clock()
+        with self._lock:
+            if key not in self._failures and len(self._failures) >= MAX_TRACKED:
+                self._failures = {}  # bounded memory under a spray of source addresses or tenant names
+            counted = self._failures.setdefault(key, deque())
+            while counted and counted[0] < now - seconds:  # left the window
+                counted.popleft()
+            if len(counted) < amount:
+                counted.append(now)
+                return None
+            leaves_at = counted[0] + seconds  # when the oldest counted failure leaves the window
+        return max(1, math.ceil(leaves_at - now))
 
     def client_of(self, req: Request) -> str:
         """The caller's address: the peer, or the address the trusted proxies saw (as werkzeug's
