@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import peewee
 import tenacity
 
-from .db import is_postgres
+from .locks import MIGRATIONS, xact_lock
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,7 @@ def migrate(db: peewee.Database, steps: Sequence[Step], target: int | None = Non
         raise ValueError(f"migration versions must be 1..n in order, got {versions}")
     done: list[int] = []
     with db.atomic():
-        if is_postgres(db):
-            db.execute_sql("SELECT pg_advisory_xact_lock(7431)")
+        xact_lock(db, MIGRATIONS)
         db.execute_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at VARCHAR(40) NOT NULL)"

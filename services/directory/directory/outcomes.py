@@ -6,16 +6,13 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from shared.db import Prepared, column_slots, is_postgres
+from shared.db import Prepared, column_slots
+from shared.locks import SYNC_OUTCOMES, xact_lock
 from shared.schemas.common import utcnow
 
 from .audit import Actor
 from .models import SyncOutcome, db
 from .tenants import ensure_tenant
-
-# pg_advisory_xact_lock(int, int) keys live apart from the single-key lock the migrations take.
-_LOCK_CLASS = 7432
-
 
 _COLUMNS = ("tenant", "time", "operation", "subject_id", "subject_name", "status", "stored", "dropped")
 _INSERT = Prepared(lambda: SyncOutcome.insert(column_slots(SyncOutcome, _COLUMNS)))
@@ -33,8 +30,7 @@ def record(tenant: str, now: dt.datetime, actor: Actor, operation: str, subject_
     """
     if not actor.syncs:
         return
-    if is_postgres(db.obj):
-        db.execute_sql(f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(%s))", (tenant,))
+    xact_lock(db.obj, SYNC_OUTCOMES, tenant)
     _INSERT.execute(db, tenant=tenant, time=now, operation=operation, subject_id=subject_id,
                     subject_name=subject_name, status="partial" if dropped else "ok", stored=list(stored),
                     dropped=[dict(d) for d in dropped])
@@ -51,8 +47,7 @@ def record_refused(tenant: str, actor: Actor, operation: str, subject_id: str | 
         # The tenant row before the tenant's outbox lock, the order of every other write: the other way round,
         # a refusal and a create of the same tenant deadlock (the create's count trigger holds the row).
         ensure_tenant(tenant, utcnow())
-        if is_postgres(db.obj):
-            db.execute_sql(f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(%s))", (tenant,))
+        xact_lock(db.obj, SYNC_OUTCOMES, tenant)
         SyncOutcome.insert(tenant=tenant, time=utcnow(), operation=operation, subject_id=subject_id or "",
                            subject_name=subject_name, status="refused", stored=[], dropped=[dict(refusal)]).execute()
 

@@ -11,6 +11,7 @@ from directory import outcomes, tenants
 from directory.audit import SCIM
 from directory.models import SyncOutcome, db
 from shared.db import connect_url
+from shared.locks import SYNC_OUTCOMES
 from shared.schemas.common import utcnow
 from shared.scim import CUSTOM_USER_SCHEMA
 from shared.testing import engine
@@ -149,8 +150,8 @@ def test_an_outcome_holds_its_tenant_s_cursor_lock_until_commit_so_ids_appear_in
 
     def free(tenant: str) -> bool:
         with other.atomic():  # the transaction-level try-lock is released again at its commit
-            return other.execute_sql("SELECT pg_try_advisory_xact_lock(7432, hashtext(%s))",
-                                     (tenant,)).fetchone()[0]
+            return other.execute_sql("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))",
+                                     (SYNC_OUTCOMES, tenant)).fetchone()[0]
 
     try:
         tenants.ensure_tenant(TENANT, utcnow())

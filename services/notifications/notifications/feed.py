@@ -10,8 +10,8 @@ from typing import Any
 
 from peewee import fn
 
-from shared.db import is_postgres
 from shared.errors import Problem
+from shared.locks import NOTIFICATION_FEED, xact_lock
 
 from . import rules
 from .models import Affected, Notification, OutcomeSeen, Tenant, db
@@ -19,7 +19,6 @@ from .models import Affected, Notification, OutcomeSeen, Tenant, db
 OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
 STATES = (OPEN, ACKNOWLEDGED, RESOLVED)
 RANK = {OPEN: 0, ACKNOWLEDGED: 1, RESOLVED: 2}
-_LOCK_CLASS = 7433  # pg_advisory_xact_lock(class, hashtext(tenant)): one writer per tenant at a time
 
 
 @dataclass
@@ -32,8 +31,7 @@ class BatchResult:
 def lock_tenant(tenant: str) -> None:
     """Serialise one tenant's feed writes, so that grouping never races into two live rows for a cause.
     SQLite's IMMEDIATE transactions are already one writer at a time."""
-    if is_postgres(db.obj):
-        db.execute_sql(f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(%s))", (tenant,))
+    xact_lock(db.obj, NOTIFICATION_FEED, tenant)
 
 
 def ensure_tenant(tenant: str, now: dt.datetime) -> None:
