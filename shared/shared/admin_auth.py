@@ -23,6 +23,7 @@ from .errors import Problem, ServiceUnavailable
 from .http import ServiceClient
 from .ratelimit import AuthFailureLimiter
 from .schemas.tokens import AdminIdentitySchema
+from .tenants import no_such_tenant
 
 MAX_CACHED = 1_000
 UNAUTHORIZED = "Send a valid admin key: Authorization: Bearer <admin key>."
@@ -109,7 +110,7 @@ def admin_for(tenant: str | None) -> AdminIdentity:
     if admin is None:
         raise unauthorized()
     if tenant is not None and not admin.may_act_on(tenant):
-        raise Problem(404, f"There is no tenant '{tenant[:40]}'.", code="not_found")
+        raise no_such_tenant(tenant)
     return admin
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 
 import peewee
@@ -14,15 +13,6 @@ from shared.errors import Problem
 from shared.schemas.common import utcnow
 
 from .models import CustomAttribute, Tenant, db
-
-# The token service's tenant id rule: the scim-api only calls with ids of tenants it verified.
-TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
-
-
-def check_tenant_id(tenant: str) -> None:
-    if not TENANT_ID.match(tenant):
-        raise Problem(404, f"There is no tenant '{tenant[:40]}'.", code="not_found")
-
 
 _ENSURE = Prepared(lambda: Tenant.insert(id=slot("id"), created_at=slot("now", Tenant.created_at))
                    .on_conflict_ignore())

@@ -10,11 +10,11 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from marshmallow import ValidationError
 
 from shared.schemas.common import utcnow
+from shared.tenants import check_tenant
 
 from . import auth, feed, rules
 from .api.admin import NOTIFICATION_ID, page_of
 from .api.schemas import NotificationQuerySchema
-from .api.tenants import check_tenant
 from .models import Tenant
 
 # The stylesheet is a file (static/pages.css) so that the policy below needs no 'unsafe-inline'.

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -16,13 +15,13 @@ from peewee import fn
 
 from shared.errors import Problem
 from shared.schemas.common import utcnow
+from shared.tenants import TENANT_ID_RULE, valid_tenant_id
 
 from .models import AdminKey, AuditEvent, Tenant, Token, db
 from .signing import SigningKeys
 
 ACTIVE, INACTIVE = "Active", "Inactive"
 MAX_TOKENS_PER_TENANT = 2  # R-TOK-3: two slots, so an admin can rotate without downtime
-TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 ADMIN_KEY_PREFIX = "sta_"
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)  # bounds writes caused by introspection
 
@@ -76,12 +75,8 @@ def get_tenant(admin: Admin, tenant_id: str) -> Tenant:
 def create_tenant(admin: Admin, tenant_id: str) -> Tenant:
     if admin.tenant is not None:
         raise Problem(403, "Only the deployment admin key can create tenants.", code="forbidden")
-    if not TENANT_ID.fullmatch(tenant_id):  # match() lets '$' accept a trailing newline
-        raise Problem(
-            400,
-            "A tenant id is 1 to 32 lowercase letters, digits or inner hyphens, e.g. 'acme'.",
-            code="invalid_tenant_id",
-        )
+    if not valid_tenant_id(tenant_id):
+        raise Problem(400, TENANT_ID_RULE, code="invalid_tenant_id")
     try:
         with db.atomic():
             tenant = Tenant.create(id=tenant_id, created_at=utcnow(), created_by=admin.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from ..tenants import TenantId
 from .common import UtcDateTime
 from .outcomes import SyncOutcomeSchema
 from .users import Strict
@@ -27,7 +28,7 @@ class OutcomeBatchResultSchema(Strict):
 class TenantActivitySchema(Strict):
     """When Entra ID last used one of the tenant's SCIM tokens (R-NOT-1)."""
 
-    tenant = fields.String(required=True)
+    tenant = TenantId(required=True)
     tokens = fields.Integer(required=True, metadata={"description": "Active, unexpired tokens"})
     last_used_at = UtcDateTime(load_default=None, allow_none=True,
                                metadata={"description": "latest use of any of its tokens, to the minute"})

@@ -3,6 +3,7 @@ spirit), and who an admin key belongs to."""
 
 from marshmallow import Schema, fields, validate
 
+from ..tenants import TenantId
 from .common import UtcDateTime
 
 SHA256_HEX = validate.Regexp(r"[0-9a-f]{64}\Z")
@@ -15,7 +16,7 @@ class IntrospectRequestSchema(Schema):
 
 class TokenStateSchema(Schema):
     active = fields.Boolean(required=True)
-    tenant = fields.String(load_default=None, allow_none=True)
+    tenant = TenantId(load_default=None, allow_none=True)
     token_id = fields.String(load_default=None, allow_none=True)
     expires_at = UtcDateTime(load_default=None, allow_none=True)
     # How long the caller may trust this answer, in seconds (the revocation bound).
@@ -31,5 +32,5 @@ class AdminIdentitySchema(Schema):
     valid = fields.Boolean(required=True)
     admin_id = fields.String(load_default=None, allow_none=True)
     # None for the deployment admin, who may act on every tenant.
-    tenant = fields.String(load_default=None, allow_none=True)
+    tenant = TenantId(load_default=None, allow_none=True)
     cache_seconds = fields.Float(required=True)

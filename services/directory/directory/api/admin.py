@@ -10,12 +10,12 @@ from flask_smorest import Blueprint
 
 from shared.admin_auth import admin_before_request
 from shared.schemas.audit import AuditPageSchema, AuditQuerySchema
+from shared.tenants import check_tenant
 
 from .. import admin_actions as admin
 from .. import audit
 from .. import provisioning_settings as tenant_settings
 from ..audit import Actor
-from ..tenants import check_tenant_id
 from . import admin_schemas as s
 
 blp = Blueprint("directory-admin", __name__, url_prefix="/admin/v1/tenants/<tenant>",
@@ -27,7 +27,7 @@ blp.before_request(admin_before_request)
 def _known_tenant_id() -> None:
     from flask import request
 
-    check_tenant_id((request.view_args or {}).get("tenant", ""))
+    check_tenant((request.view_args or {}).get("tenant", ""))
 
 
 def _actor() -> Actor:

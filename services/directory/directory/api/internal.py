@@ -21,10 +21,11 @@ from shared.schemas.groups import GroupPatchSchema, GroupSchema, GroupWriteSchem
 from shared.schemas.outcomes import OutcomePageSchema, OutcomeQuerySchema
 from shared.schemas.queries import PageSchema, SearchSchema
 from shared.schemas.users import UserSchema, UserWriteSchema
+from shared.tenants import check_tenant
 
 from .. import audit, groups, invitations, outcomes, queries, users
 from ..models import db
-from ..tenants import check_tenant_id, custom_attribute_names
+from ..tenants import custom_attribute_names
 
 log = logging.getLogger(__name__)
 bp = Blueprint("internal", __name__, url_prefix="/internal/v1/tenants/<tenant>")
@@ -43,7 +44,7 @@ def internal(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def checked(tenant: str, **kwargs: Any) -> Any:
-        check_tenant_id(tenant)
+        check_tenant(tenant)
         return view(tenant, **kwargs)
 
     return require_internal(checked)

@@ -9,10 +9,10 @@ from flask_smorest import Blueprint
 
 from shared.admin_auth import require_admin
 from shared.schemas.common import utcnow
+from shared.tenants import check_tenant
 
 from .. import feed, webhooks
 from . import schemas as s
-from .tenants import check_tenant
 
 blp = Blueprint("admin", __name__, url_prefix="/admin/v1", description="Sync notifications (R-NOT) and webhooks")
 # Ids are the notifications table's serial (32-bit on PostgreSQL); a larger number is routed to a 404 like any

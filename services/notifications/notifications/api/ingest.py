@@ -11,9 +11,9 @@ from shared.app import require_internal
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 from shared.schemas.notifications import OutcomeBatchResultSchema, OutcomeBatchSchema
+from shared.tenants import check_tenant
 
 from .. import feed
-from .tenants import check_tenant
 
 bp = Blueprint("ingest", __name__)
 

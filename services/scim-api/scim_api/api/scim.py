@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from shared.scim import SCIM_BASE_PATH
+from shared.tenants import valid_tenant_id
 
 from ..auth import REFUSED
 from ..errors import ScimError, unauthorized
 from . import discovery, groups, lists, users
 
 bp = Blueprint("scim", __name__, url_prefix=f"{SCIM_BASE_PATH}/<tenant>")
-TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -27,7 +25,7 @@ def _take_tenant(_endpoint: str | None, values: dict | None) -> None:
 def _authenticate() -> None:
     # Runs for the nested blueprints too (Flask runs a parent's hooks for its children).
     # An unknown or malformed tenant gets the same 401 as a wrong token: nothing is disclosed.
-    if not TENANT_ID.match(g.tenant):
+    if not valid_tenant_id(g.tenant):
         raise unauthorized(REFUSED)
     g.principal = current_app.extensions["token_verifier"].verify(request.headers.get("Authorization"), g.tenant)
 
