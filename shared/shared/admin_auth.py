@@ -10,15 +10,14 @@ A client that keeps presenting unknown keys gets 429 instead of 401 past AUTH_FA
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import current_app, g, has_request_context, request
 
+from .credentials import AdminIdentity, bearer_token, secret_hash
 from .errors import Problem, ServiceUnavailable
 from .http import ServiceClient
 from .ratelimit import AuthFailureLimiter
@@ -28,15 +27,6 @@ from .tenants import no_such_tenant
 MAX_CACHED = 1_000
 UNAUTHORIZED = "Send a valid admin key: Authorization: Bearer <admin key>."
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class AdminIdentity:
-    admin_id: str
-    tenant: str | None  # None: the deployment admin
-
-    def may_act_on(self, tenant: str) -> bool:
-        return self.tenant is None or self.tenant == tenant
 
 
 class AdminVerifier:
@@ -56,15 +46,14 @@ class AdminVerifier:
 
         Inside a request, an unknown key counts against its client and the tenant in the URL, and
         past the limit this raises TooManyFailures (429) instead of returning None."""
-        identity = None
-        if authorization and authorization[:7].lower() == "bearer " and authorization[7:].strip():
-            identity = self.identify_hash(key_hash(authorization[7:].strip()))
+        key = bearer_token(authorization)
+        identity = self.identify_hash(secret_hash(key)) if key else None
         if identity is None and has_request_context():
             self.limiter.after_failure((request.view_args or {}).get("tenant"), UNAUTHORIZED)
         return identity
 
     def identify_hash(self, hashed: str) -> AdminIdentity | None:
-        """The same for the SHA-256 of a key (what a signed-in session keeps instead of the key)."""
+        """The same for the secret_hash of a key (what a signed-in session keeps instead of the key)."""
         now = self.clock()
         cached = self._cache.get(hashed)
         if cached and cached[0] > now:
@@ -79,10 +68,6 @@ class AdminVerifier:
                 self._cache.clear()  # bounded memory under a flood of wrong keys
             self._cache[hashed] = (now + min(self.max_cache_seconds, answer["cache_seconds"]), identity)
         return identity
-
-
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def require_admin(view: F) -> F:

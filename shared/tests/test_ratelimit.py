@@ -9,8 +9,9 @@ from flask import Flask, g
 from werkzeug.test import EnvironBuilder
 
 from shared import ratelimit
-from shared.admin_auth import AdminVerifier, key_hash, require_admin
+from shared.admin_auth import AdminVerifier, require_admin
 from shared.config import ConfigError
+from shared.credentials import secret_hash
 from shared.errors import install_error_handlers
 from shared.http import ServiceResponse
 from shared.ratelimit import AuthFailureLimiter
@@ -108,7 +109,7 @@ class KeyCheck:
     """The token service's admin-key check: one key is known."""
 
     def __init__(self, known: str) -> None:
-        self.known = key_hash(known)
+        self.known = secret_hash(known)
 
     def post(self, _path: str, *, json_body: dict[str, Any]) -> ServiceResponse:
         valid = json_body["key_hash"] == self.known
@@ -155,4 +156,4 @@ def test_a_stale_session_hash_is_not_a_failed_attempt(admin_app: Flask) -> None:
     """identify_hash serves signed-in sessions (the Notifications page): a revoked key there is no session."""
     verifier = admin_app.extensions["admin_verifier"]
     with admin_app.test_request_context("/admin/v1/tenants/acme/things"):
-        assert all(verifier.identify_hash(key_hash("sta_revoked")) is None for _ in range(10))
+        assert all(verifier.identify_hash(secret_hash("sta_revoked")) is None for _ in range(10))

@@ -1,5 +1,5 @@
 """Who is looking at the Notifications page: an admin key as a bearer header, or a signed session cookie
-that holds the SHA-256 of the key signed in with (never the key itself), checked again on every request
+that holds the secret_hash of the key signed in with (never the key itself), checked again on every request
 so that a revoked key stops working within the verifier's cache bound (≤ 5 s)."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import secrets
 
 from flask import current_app, request, session
 
-from shared.admin_auth import AdminIdentity, AdminVerifier, key_hash, unauthorized
+from shared.admin_auth import AdminVerifier, unauthorized
+from shared.credentials import AdminIdentity, secret_hash
 from shared.errors import Problem
 
 
@@ -40,11 +41,12 @@ def current_admin() -> AdminIdentity | None:
 
 
 def sign_in(key: str) -> AdminIdentity | None:
-    admin = verifier().identify_hash(key_hash(key.strip())) if key.strip() else None
+    hashed = secret_hash(key.strip()) if key.strip() else None
+    admin = verifier().identify_hash(hashed) if hashed else None
     if admin is not None:
         session.clear()
         session.permanent = True
-        session["key_hash"] = key_hash(key.strip())
+        session["key_hash"] = hashed
         session["csrf"] = secrets.token_urlsafe(32)
     return admin
 

@@ -17,7 +17,6 @@ A client that keeps failing for a tenant gets 429 instead of 401 past AUTH_FAILU
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 import jwt
 from flask import has_request_context
 
+from shared.credentials import bearer_token, secret_hash
 from shared.errors import ServiceUnavailable
 from shared.http import ServiceClient
 from shared.ratelimit import AuthFailureLimiter
@@ -87,7 +87,9 @@ class TokenVerifier:
             raise
 
     def _verify(self, header: str | None, tenant: str) -> Principal:
-        token = _bearer(header)
+        token = bearer_token(header)
+        if token is None:
+            raise unauthorized(REFUSED)
         try:
             key = self._key(jwt.get_unverified_header(token).get("kid", ""))
             claims = self._claims(token, key)
@@ -95,7 +97,7 @@ class TokenVerifier:
             raise unauthorized(REFUSED) from None
         if claims["tid"] != tenant:
             raise unauthorized(REFUSED)
-        state = self._state(hashlib.sha256(token.encode()).hexdigest())
+        state = self._state(secret_hash(token))
         if not state["active"] or state["tenant"] != tenant or state["token_id"] != claims["sub"]:
             raise unauthorized(REFUSED)
         return Principal(tenant=tenant, token_id=claims["sub"])
@@ -171,8 +173,3 @@ class TokenVerifier:
         self._states[token_hash] = _Cached(state, now + ttl, now + min(STATE_REFRESH_SECONDS, ttl))
         return state
 
-
-def _bearer(header: str | None) -> str:
-    if not header or header[:7].lower() != "bearer " or not header[7:].strip():
-        raise unauthorized(REFUSED)
-    return header[7:].strip()

@@ -7,13 +7,13 @@ import json
 import click
 from flask import Flask, current_app
 
+from shared.credentials import AdminIdentity
 from shared.errors import Problem
 from shared.scim import target_scim_url
 
 from . import tokens
-from .tokens import Admin
 
-OPERATOR = Admin(id="operator-cli", tenant=None)
+OPERATOR = AdminIdentity("operator-cli", tenant=None)
 
 
 def _print(data: dict) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 import secrets
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 import peewee
 from peewee import fn
 
+from shared.credentials import AdminIdentity, secret_hash
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 from shared.tenants import TENANT_ID_RULE, valid_tenant_id
@@ -27,17 +27,6 @@ LAST_USED_RESOLUTION = dt.timedelta(seconds=60)  # bounds writes caused by intro
 
 
 @dataclass(frozen=True)
-class Admin:
-    """Who is calling the admin API: the deployment admin (tenant None) or a tenant's admin key."""
-
-    id: str
-    tenant: str | None
-
-    def may_act_on(self, tenant: str) -> bool:
-        return self.tenant is None or self.tenant == tenant
-
-
-@dataclass(frozen=True)
 class Issued:
     """A token together with its secret: returned once, on generate and renew (R-TOK-1)."""
 
@@ -45,25 +34,19 @@ class Issued:
     secret: str
 
 
-def hash_secret(secret: str) -> str:
-    # Secrets are 256-bit random or signed JWTs, not passwords: a fast hash is the right tool, and
-    # an indexed lookup by hash avoids comparing against every stored key.
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def audit(tenant: str, actor: Admin | str, action: str, token_id: str | None = None, **detail: object) -> None:
+def audit(tenant: str, actor: AdminIdentity | str, action: str, token_id: str | None = None, **detail: object) -> None:
     """Record an admin action; always called inside the transaction of the change it describes."""
     AuditEvent.create(
         at=utcnow(),
         tenant=tenant,
-        actor=actor.id if isinstance(actor, Admin) else actor,
+        actor=actor.admin_id if isinstance(actor, AdminIdentity) else actor,
         action=action,
         token_id=token_id,
         detail=json.dumps(detail, default=str, sort_keys=True),
     )
 
 
-def get_tenant(admin: Admin, tenant_id: str) -> Tenant:
+def get_tenant(admin: AdminIdentity, tenant_id: str) -> Tenant:
     """The tenant if it exists and the admin may see it; otherwise 404, so that another tenant's
     existence is never disclosed."""
     tenant = Tenant.get_or_none(Tenant.id == tenant_id) if admin.may_act_on(tenant_id) else None
@@ -72,14 +55,14 @@ def get_tenant(admin: Admin, tenant_id: str) -> Tenant:
     return tenant
 
 
-def create_tenant(admin: Admin, tenant_id: str) -> Tenant:
-    if admin.tenant is not None:
+def create_tenant(admin: AdminIdentity, tenant_id: str) -> Tenant:
+    if not admin.deployment_wide:
         raise Problem(403, "Only the deployment admin key can create tenants.", code="forbidden")
     if not valid_tenant_id(tenant_id):
         raise Problem(400, TENANT_ID_RULE, code="invalid_tenant_id")
     try:
         with db.atomic():
-            tenant = Tenant.create(id=tenant_id, created_at=utcnow(), created_by=admin.id)
+            tenant = Tenant.create(id=tenant_id, created_at=utcnow(), created_by=admin.admin_id)
             audit(tenant_id, admin, "tenant.create")
     except peewee.IntegrityError:
         raise Problem(409, f"Tenant '{tenant_id}' already exists.", code="tenant_exists") from None
@@ -106,7 +89,7 @@ def _sign(keys: SigningKeys, issuer: str, token: Token, now: dt.datetime) -> str
 
 
 def generate_token(
-    admin: Admin, tenant_id: str, keys: SigningKeys, issuer: str, lifetime_days: int | None = None
+    admin: AdminIdentity, tenant_id: str, keys: SigningKeys, issuer: str, lifetime_days: int | None = None
 ) -> Issued:
     """R-TOK-1/3: a new token in a free slot, or 409 when both slots are taken."""
     tenant = get_tenant(admin, tenant_id)
@@ -123,12 +106,12 @@ def generate_token(
                 slot=free[0],
                 state=ACTIVE,
                 created_at=now,
-                created_by=admin.id,
+                created_by=admin.admin_id,
                 lifetime_days=lifetime_days,
                 expires_at=_expiry(now, lifetime_days),
             )
             secret = _sign(keys, issuer, token, now)
-            token.secret_hash = hash_secret(secret)
+            token.secret_hash = secret_hash(secret)
             token.save(force_insert=True)
             audit(tenant_id, admin, "token.generate", token.id, slot=token.slot, expires_at=token.expires_at)
     except peewee.IntegrityError:
@@ -146,12 +129,12 @@ def _limit_reached(tenant_id: str) -> Problem:
     )
 
 
-def list_tokens(admin: Admin, tenant_id: str) -> list[Token]:
+def list_tokens(admin: AdminIdentity, tenant_id: str) -> list[Token]:
     tenant = get_tenant(admin, tenant_id)
     return list(Token.select().where(Token.tenant == tenant).order_by(Token.slot))
 
 
-def get_token(admin: Admin, tenant_id: str, token_id: str) -> Token:
+def get_token(admin: AdminIdentity, tenant_id: str, token_id: str) -> Token:
     tenant = get_tenant(admin, tenant_id)
     token = Token.get_or_none((Token.id == token_id) & (Token.tenant == tenant))
     if token is None:
@@ -159,7 +142,7 @@ def get_token(admin: Admin, tenant_id: str, token_id: str) -> Token:
     return token
 
 
-def set_state(admin: Admin, tenant_id: str, token_id: str, state: str) -> Token:
+def set_state(admin: AdminIdentity, tenant_id: str, token_id: str, state: str) -> Token:
     """R-TOK-2: Set to Active / Set to Inactive; idempotent."""
     with db.atomic():
         token = get_token(admin, tenant_id, token_id)
@@ -173,7 +156,8 @@ def set_state(admin: Admin, tenant_id: str, token_id: str, state: str) -> Token:
 
 
 def renew_token(
-    admin: Admin, tenant_id: str, token_id: str, keys: SigningKeys, issuer: str, lifetime_days: int | None = None
+    admin: AdminIdentity, tenant_id: str, token_id: str, keys: SigningKeys, issuer: str,
+    lifetime_days: int | None = None,
 ) -> Issued:
     """R-TOK-2: a new secret in the same slot; the old secret's hash is gone, so it fails at once."""
     with db.atomic():
@@ -184,13 +168,13 @@ def renew_token(
             token.lifetime_days = lifetime_days
         token.expires_at = _expiry(now, token.lifetime_days)
         secret = _sign(keys, issuer, token, now)
-        token.secret_hash = hash_secret(secret)
+        token.secret_hash = secret_hash(secret)
         token.save()
         audit(tenant_id, admin, "token.renew", token.id, expires_at=token.expires_at)
     return Issued(token, secret)
 
 
-def remove_token(admin: Admin, tenant_id: str, token_id: str) -> None:
+def remove_token(admin: AdminIdentity, tenant_id: str, token_id: str) -> None:
     with db.atomic():
         token = get_token(admin, tenant_id, token_id)
         token.delete_instance()
@@ -211,28 +195,28 @@ def introspect(token_hash: str, resolution: dt.timedelta = LAST_USED_RESOLUTION)
     return True, token
 
 
-def create_admin_key(admin: Admin, tenant_id: str, name: str) -> tuple[AdminKey, str]:
+def create_admin_key(admin: AdminIdentity, tenant_id: str, name: str) -> tuple[AdminKey, str]:
     """A key for one tenant's admins; only the deployment admin hands them out."""
-    if admin.tenant is not None:
+    if not admin.deployment_wide:
         raise Problem(403, "Only the deployment admin key can create admin keys.", code="forbidden")
     tenant = get_tenant(admin, tenant_id)
     secret = ADMIN_KEY_PREFIX + secrets.token_urlsafe(32)
     with db.atomic():
         key = AdminKey.create(
-            id=uuid.uuid4().hex, tenant=tenant, name=name, key_hash=hash_secret(secret),
-            created_at=utcnow(), created_by=admin.id,
+            id=uuid.uuid4().hex, tenant=tenant, name=name, key_hash=secret_hash(secret),
+            created_at=utcnow(), created_by=admin.admin_id,
         )
         audit(tenant_id, admin, "admin_key.create", admin_key_id=key.id, name=name)
     return key, secret
 
 
-def list_admin_keys(admin: Admin, tenant_id: str) -> list[AdminKey]:
+def list_admin_keys(admin: AdminIdentity, tenant_id: str) -> list[AdminKey]:
     tenant = get_tenant(admin, tenant_id)
     return list(AdminKey.select().where(AdminKey.tenant == tenant).order_by(AdminKey.created_at))
 
 
-def revoke_admin_key(admin: Admin, tenant_id: str, key_id: str) -> None:
-    if admin.tenant is not None:
+def revoke_admin_key(admin: AdminIdentity, tenant_id: str, key_id: str) -> None:
+    if not admin.deployment_wide:
         raise Problem(403, "Only the deployment admin key can revoke admin keys.", code="forbidden")
     tenant = get_tenant(admin, tenant_id)
     with db.atomic():
@@ -245,21 +229,21 @@ def revoke_admin_key(admin: Admin, tenant_id: str, key_id: str) -> None:
             audit(tenant_id, admin, "admin_key.revoke", admin_key_id=key.id)
 
 
-def authenticate_admin(presented: str, deployment_key: str) -> Admin | None:
-    """The Admin behind a presented key, or None."""
-    return identify_admin(hash_secret(presented), deployment_key) if presented else None
+def authenticate_admin(presented: str | None, deployment_key: str) -> AdminIdentity | None:
+    """The admin behind a presented key (shared.credentials.bearer_token of the header), or None."""
+    return identify_admin(secret_hash(presented), deployment_key) if presented else None
 
 
-def identify_admin(key_hash: str, deployment_key: str) -> Admin | None:
-    """The Admin whose key hashes to `key_hash`, or None; constant-time for the deployment key."""
-    if hmac.compare_digest(key_hash, hash_secret(deployment_key)):
-        return Admin(id="deployment", tenant=None)
+def identify_admin(key_hash: str, deployment_key: str) -> AdminIdentity | None:
+    """The admin whose key hashes to `key_hash`, or None; constant-time for the deployment key."""
+    if hmac.compare_digest(key_hash, secret_hash(deployment_key)):
+        return AdminIdentity.deployment()
     key = AdminKey.get_or_none((AdminKey.key_hash == key_hash) & AdminKey.revoked_at.is_null())
-    return Admin(id=f"admin-key:{key.id}", tenant=key.tenant_id) if key else None
+    return AdminIdentity.for_key(key.id, key.tenant_id) if key else None
 
 
 def list_audit(
-    admin: Admin, tenant_id: str, *, limit: int = 50, before: int | None = None
+    admin: AdminIdentity, tenant_id: str, *, limit: int = 50, before: int | None = None
 ) -> list[AuditEvent]:
     """Newest first, keyset-paginated by id (`before` = the last id of the previous page)."""
     get_tenant(admin, tenant_id)

@@ -6,11 +6,11 @@ from marshmallow import Schema, fields, validate
 from ..tenants import TenantId
 from .common import UtcDateTime
 
-SHA256_HEX = validate.Regexp(r"[0-9a-f]{64}\Z")
+SHA256_HEX = validate.Regexp(r"[0-9a-f]{64}\Z")  # what shared.credentials.secret_hash returns
 
 
 class IntrospectRequestSchema(Schema):
-    # The SCIM API sends the SHA-256 of the presented token, never the token itself.
+    # The SCIM API sends the secret_hash of the presented token, never the token itself.
     token_hash = fields.String(required=True, validate=SHA256_HEX)
 
 
@@ -24,7 +24,7 @@ class TokenStateSchema(Schema):
 
 
 class AdminCheckRequestSchema(Schema):
-    # A service sends the SHA-256 of the presented admin key, never the key itself.
+    # A service sends the secret_hash of the presented admin key, never the key itself.
     key_hash = fields.String(required=True, validate=SHA256_HEX)
 
 

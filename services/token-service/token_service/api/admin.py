@@ -8,11 +8,12 @@ from typing import Any
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 
+from shared.credentials import AdminIdentity, bearer_token
 from shared.errors import Problem
 from shared.scim import target_scim_url
 
 from .. import tokens
-from ..tokens import ACTIVE, INACTIVE, Admin
+from ..tokens import ACTIVE, INACTIVE
 from . import schemas as s
 
 blp = Blueprint("admin", __name__, url_prefix="/admin/v1", description="Tenants, SCIM tokens and admin keys")
@@ -23,8 +24,7 @@ UNAUTHORIZED = "Send an admin key as 'Authorization: Bearer <admin key>' (a SCIM
 
 @blp.before_request
 def _authenticate() -> None:
-    header = request.headers.get("Authorization", "")
-    presented = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    presented = bearer_token(request.headers.get("Authorization"))
     admin = tokens.authenticate_admin(presented, current_app.config["ADMIN_API_KEY"])
     if admin is None:
         # Past AUTH_FAILURE_LIMIT this raises 429 instead; a known key never gets here.
@@ -34,7 +34,7 @@ def _authenticate() -> None:
     g.admin = admin
 
 
-def _admin() -> Admin:
+def _admin() -> AdminIdentity:
     return g.admin
 
 

@@ -55,7 +55,7 @@ def check_admin_key() -> Any:
         raise Problem(400, "Send {'key_hash': <sha256 hex of the admin key>}.", code="invalid",
                       errors=exc.messages) from None
     admin = tokens.identify_admin(body["key_hash"], current_app.config["ADMIN_API_KEY"])
-    identity = {"valid": admin is not None, "admin_id": admin.id if admin else None,
+    identity = {"valid": admin is not None, "admin_id": admin.admin_id if admin else None,
                 "tenant": admin.tenant if admin else None,
                 "cache_seconds": current_app.config["TOKEN_STATE_CACHE_SECONDS"]}
     return jsonify(AdminIdentitySchema().dump(identity))
