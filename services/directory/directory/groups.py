@@ -25,7 +25,9 @@ def not_found(group_id: str) -> Problem:
 
 def _taken(display_name: str) -> Problem:
     return Problem(409, f"Another group already has the displayName '{display_name}' (compared without regard "
-                        "to case; R-DIR-9).", code="uniqueness", attribute="displayName")
+                        "to case): give this group a different name in Entra ID.", code="uniqueness",
+                   attribute="displayName")
+
 
 
 _GET = by_lock(lambda: Group.select().where(Group.id == slot("id"), Group.tenant == slot("tenant"),
@@ -81,7 +83,22 @@ def _new_external_id(current: str | None, sent: str | None) -> str | None:
     return current if sent is not None and rules.is_blank(sent) else sent
 
 
+def _sent_name(write: Mapping[str, Any]) -> str | None:
+    name = write.get("displayName")
+    return name if isinstance(name, str) and name.strip() else None
+
+
+def _stored_name(tenant: str, group_id: str) -> Any:
+    return lambda: next((g.display_name for g in _GET[False].models(Group, id=group_id, tenant=tenant)), None)
+
+
 def create_group(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> dict[str, Any]:
+    """Refused whole (400, 409), a sync write leaves a refused outcome (R-NOT-2)."""
+    with outcomes.refusals(tenant, actor, "POST /Groups", None, _sent_name(write)):
+        return _create_group(tenant, write, actor)
+
+
+def _create_group(tenant: str, write: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
     display = write["displayName"]
     if rules.is_blank(display):
         raise rules.invalid("displayName", "displayName is blank.")
@@ -108,6 +125,13 @@ def create_group(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> 
 def replace_group(tenant: str, group_id: str, write: Mapping[str, Any], if_match: set[int] | None = None,
                   actor: Actor = SCIM) -> dict[str, Any]:
     """PUT: the whole group; `members` becomes the membership, applied as a delta."""
+    with outcomes.refusals(tenant, actor, "PUT /Groups", group_id,
+                           _sent_name(write) or _stored_name(tenant, group_id)):
+        return _replace_group(tenant, group_id, write, if_match, actor)
+
+
+def _replace_group(tenant: str, group_id: str, write: Mapping[str, Any], if_match: set[int] | None,
+                   actor: Actor) -> dict[str, Any]:
     rules.check_external_id(write)
     try:
         with db.atomic():
@@ -131,6 +155,13 @@ def patch_group(tenant: str, group_id: str, patch: Mapping[str, Any], if_match: 
                 actor: Actor = SCIM) -> dict[str, Any]:
     """PATCH as a delta: members are added and removed one by one, so concurrent PATCHes of one group
     never lose each other's changes. Order: replaceMembers, addMembers, removeMembers."""
+    with outcomes.refusals(tenant, actor, "PATCH /Groups", group_id,
+                           _sent_name(patch) or _stored_name(tenant, group_id)):
+        return _patch_group(tenant, group_id, patch, if_match, actor)
+
+
+def _patch_group(tenant: str, group_id: str, patch: Mapping[str, Any], if_match: set[int] | None,
+                 actor: Actor) -> dict[str, Any]:
     rules.check_external_id(patch)
     dropped: list[dict] = [*patch.get("dropped", [])]
     added: list[str] = []
