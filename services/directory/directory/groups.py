@@ -16,7 +16,7 @@ from shared.schemas.common import utcnow
 from . import audit, memberships, outcomes, rules
 from .audit import SCIM, Actor
 from .models import Group, Membership, User, by_lock, db
-from .tenants import ensure_tenant
+from .tenants import ALL_USERS, BUILTIN, ensure_tenant
 
 
 def not_found(group_id: str) -> Problem:
@@ -28,6 +28,15 @@ def _taken(display_name: str) -> Problem:
                         "to case): give this group a different name in Entra ID.", code="uniqueness",
                    attribute="displayName")
 
+
+def _refuse_reserved(display_name: str, current_key: str | None = None) -> None:
+    """R-DIR-9 for the tenant's built-in "All Users" group: its name is taken, whatever the case, by a group of
+    another source. A group that held the name before the built-in group existed keeps it (migration 6)."""
+    key = rules.fold(display_name)
+    if key == rules.fold(ALL_USERS) and key != current_key:
+        raise Problem(409, f"'{display_name}' is the name of the tenant's built-in group \"{ALL_USERS}\", "
+                           "which holds every user: give this group a different name in Entra ID.",
+                      code="uniqueness", attribute="displayName")
 
 
 _GET = by_lock(lambda: Group.select().where(Group.id == slot("id"), Group.tenant == slot("tenant"),
@@ -74,6 +83,14 @@ def get_group(tenant: str, group_id: str, *, members: bool = True, members_limit
     return view(group, None if members_limit is not None and len(shown) > members_limit else shown)
 
 
+def member_page(tenant: str, group_id: str, *, limit: int, after: str | None = None) -> dict[str, Any]:
+    """Admins: one page of the members of a group of any source, the built-in "All Users" included."""
+    group = Group.select().where(Group.tenant == tenant, Group.id == group_id).first()
+    if group is None:
+        raise not_found(group_id)
+    return memberships.page(tenant, group, builtin=group.source == BUILTIN, limit=limit, after=after)
+
+
 def _member_ids(write: Mapping[str, Any]) -> list[str]:
     return [m["value"] for m in write.get("members") or ()]
 
@@ -102,6 +119,7 @@ def _create_group(tenant: str, write: Mapping[str, Any], actor: Actor) -> dict[s
     display = write["displayName"]
     if rules.is_blank(display):
         raise rules.invalid("displayName", "displayName is blank.")
+    _refuse_reserved(display)
     rules.check_external_id(write)
     now = utcnow()
     try:
@@ -139,6 +157,7 @@ def _replace_group(tenant: str, group_id: str, write: Mapping[str, Any], if_matc
             rules.check_version(group.version, if_match)
             before = _shape(group)
             display = group.display_name if rules.is_blank(write["displayName"]) else write["displayName"]
+            _refuse_reserved(display, group.display_name_key)
             updates = _changes(group, display, _new_external_id(group.external_id, write.get("externalId")))
             users, dropped = memberships.resolve(tenant, _member_ids(write))
             removed, added = memberships.replace(tenant, group.id, users)
@@ -173,6 +192,7 @@ def _patch_group(tenant: str, group_id: str, patch: Mapping[str, Any], if_match:
             before = _shape(group)
             sent_name = patch.get("displayName")
             display = group.display_name if sent_name is None or rules.is_blank(sent_name) else sent_name
+            _refuse_reserved(display, group.display_name_key)
             external = None if patch.get("removeExternalId") else group.external_id
             if not rules.is_blank(patch.get("externalId")):
                 external = patch["externalId"]

@@ -116,9 +116,37 @@ def test_the_migration_from_v4_counts_what_scim_sees_of_each_tenant(tmp_path: Pa
             old.execute_sql("INSERT INTO groups (id, tenant_id, display_name, display_name_key, source, created, "
                             f"last_modified, version) VALUES ({', '.join([p] * 8)})",
                             (gid, tenant, gid, gid, source, now, now, 1))
-        assert migrate(old, STEPS) == [5]
+        assert migrate(old, STEPS, target=5) == [5]
         counts = old.execute_sql("SELECT id, scim_users, scim_groups FROM tenant ORDER BY id").fetchall()
         assert [tuple(row) for row in counts] == [("acme", 2, 1), ("empty", 0, 0), ("globex", 1, 0)]
+    finally:
+        old.close()
+        getattr(old, "close_all", lambda: None)()
+
+
+def test_the_migration_from_v5_gives_each_tenant_its_all_users_group_and_keeps_a_group_of_that_name(
+        tmp_path: Path) -> None:
+    """Seed 001: every tenant has the built-in "All Users" group; a provisioned group that already had the
+    name keeps it and its members (Entra still manages it), and SCIM counts neither differently."""
+    url = fresh_database_url(tmp_path, "upgrade6")
+    old = connect_url(url)
+    try:
+        assert migrate(old, STEPS, target=5) == [1, 2, 3, 4, 5]
+        p, now = old.param, utcnow()
+        for tenant in ("acme", "globex"):
+            insert_old_tenant(old, tenant, now)
+        old.execute_sql("INSERT INTO groups (id, tenant_id, display_name, display_name_key, source, created, "
+                        f"last_modified, version) VALUES ({', '.join([p] * 8)})",
+                        ("s1", "acme", "All Users", "all users", "scim", now, now, 1))
+        assert migrate(old, STEPS) == [6]
+        rows = old.execute_sql("SELECT tenant_id, display_name, display_name_key, source FROM groups "
+                               "ORDER BY tenant_id, source").fetchall()
+        assert [tuple(r) for r in rows] == [("acme", "All Users", "all users BUILTIN", "builtin"),
+                                            ("acme", "All Users", "all users", "scim"),
+                                            ("globex", "All Users", "all users BUILTIN", "builtin")]
+        counts = old.execute_sql("SELECT id, scim_groups FROM tenant ORDER BY id").fetchall()
+        assert [tuple(r) for r in counts] == [("acme", 1), ("globex", 0)]
+        assert migrate(old, STEPS) == []
     finally:
         old.close()
         getattr(old, "close_all", lambda: None)()
