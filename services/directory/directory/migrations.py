@@ -282,6 +282,48 @@ def _v6_all_users(db: peewee.Database) -> None:
                                 "last_modified": now, "version": 1} for t in part]).on_conflict_ignore().execute()
 
 
+def _v7_audit_source_length(db: peewee.Database) -> None:
+    """An audit row's source names the writer kind, and the pull sync's, entra_user_source, is 17 characters:
+    varchar(16) becomes varchar(32). On PostgreSQL a catalogue change (widening a varchar rewrites nothing).
+    SQLite enforces no length but keeps the declared type, which it cannot alter: the table is rebuilt, once,
+    rows copied with their ids so that the keyset of the log and its order stay as they were."""
+    if is_postgres(db):
+        db.execute_sql('ALTER TABLE "audit_events" ALTER COLUMN "source" TYPE VARCHAR(32)')
+        return
+
+    class Tenant(Model):
+        id = CharField(primary_key=True, max_length=32)
+
+    class AuditEvent(Model):  # v3's columns, source widened
+        id = BigAutoField()
+        tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+        time = DateTimeField()
+        actor = CharField(max_length=128)
+        source = CharField(max_length=32)
+        kind = CharField(max_length=32)
+        subject_type = CharField(max_length=16)
+        subject_id = CharField(max_length=64)
+        member_id = CharField(max_length=64, null=True)
+        changes = JSONField(default=dict)
+
+        class Meta:
+            table_name = "audit_events"
+            indexes = (
+                (("tenant", "id"), False),
+                (("tenant", "kind", "id"), False),
+                (("tenant", "subject_id", "id"), False),
+                (("tenant", "member_id", "id"), False),
+            )
+
+    db.execute_sql('ALTER TABLE "audit_events" RENAME TO "audit_events_v3"')
+    for index in db.get_indexes("audit_events_v3"):  # their names are the new table's too
+        db.execute_sql(f'DROP INDEX "{index.name}"')
+    create_frozen(db, AuditEvent)
+    columns = ", ".join(f'"{field.column_name}"' for field in AuditEvent._meta.sorted_fields)
+    db.execute_sql(f'INSERT INTO "audit_events" ({columns}) SELECT {columns} FROM "audit_events_v3"')
+    db.execute_sql('DROP TABLE "audit_events_v3"')
+
+
 STEPS = (
     Step(1, "initial", _v1_initial),
     Step(2, "users, groups, memberships, custom attributes", _v2_users_groups),
@@ -289,4 +331,5 @@ STEPS = (
     Step(4, "tenant settings, invitations, managed apple id", _v4_settings_invitations_apple_id),
     Step(5, "per-tenant counts of SCIM users and groups", _v5_scim_counts),
     Step(6, "the built-in All Users group of each tenant", _v6_all_users),
+    Step(7, "audit sources up to 32 characters", _v7_audit_source_length),
 )
