@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from directory import admin
+from directory import admin_actions as admin
 from directory.audit import Actor
 from directory.models import User
 
