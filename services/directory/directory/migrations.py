@@ -252,7 +252,7 @@ def _pg_count_triggers(db: peewee.Database, table: str, column: str) -> None:
 
 
 def _v6_all_users(db: peewee.Database) -> None:
-    """The built-in "All Users" group of each tenant (seed 001), as tenants.ensure_tenant makes it for new
+    """The built-in "All Users" group of each tenant (R-DIR-5), as tenants.ensure_tenant makes it for new
     ones. Its members are computed (every user of the tenant), so nothing else is written; its source keeps
     it out of SCIM and out of the counts of migration 5. A group that already has the name keeps it: the
     built-in group's key is the folded name then ASCII capitals, which no folded name holds."""

@@ -29,7 +29,7 @@ _ENSURE = Prepared(lambda: Tenant.insert(id=slot("id"), created_at=slot("now", T
                    .on_conflict_ignore())
 
 
-# The tenant's built-in "All Users" group (seed 001: deleting a provisioned group leaves its last-group members
+# The tenant's built-in "All Users" group (R-DIR-5: deleting a provisioned group leaves its last-group members
 # there). Not SCIM's: its source keeps it out of every SCIM read and count (queries._scim_rows, migration 5).
 # Its members are not rows: every user of the tenant is one (groups.member_page), so it costs nothing to keep
 # however large the tenant grows.

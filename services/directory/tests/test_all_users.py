@@ -1,4 +1,4 @@
-"""The tenant's built-in "All Users" group (seed 001, R-DIR-5): every user of the tenant is in it, computed,
+"""The tenant's built-in "All Users" group (R-DIR-5): every user of the tenant is in it, computed,
 never rows; admins see it, SCIM never does, and its name is taken for provisioned groups (R-DIR-9)."""
 
 from __future__ import annotations
