@@ -125,6 +125,40 @@ def test_duplicate_user_name_in_another_case_is_a_409(entra: Entra) -> None:
     assert status == 409 and error["scimType"] == "uniqueness"
 
 
+def test_a_rename_onto_the_name_of_a_user_deleted_from_entra_succeeds_by_patch_and_by_put(entra: Entra) -> None:
+    """R-DIR-4: Entra's filter cannot find a deleted user, so its userName must not block a live one."""
+    rename = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+              "Operations": [{"op": "Replace", "path": "userName", "value": "ann@contoso.com"}]}
+    for how in ("PATCH", "PUT"):
+        gone = entra.create_user("ann@contoso.com")
+        assert entra.call("DELETE", f"/Users/{gone['id']}")[0] == 204
+        bob = entra.create_user(f"bob-{how.lower()}@contoso.com")
+        if how == "PATCH":
+            assert entra.call("PATCH", f"/Users/{bob['id']}", rename)[0] in (200, 204)
+        else:
+            replaced = {k: v for k, v in bob.items() if k not in {"id", "meta", "groups"}}
+            status, answer = entra.call("PUT", f"/Users/{bob['id']}", {**replaced, "userName": "ann@contoso.com"})
+            assert status == 200, answer
+        assert [u["id"] for u in entra.find_user("ann@contoso.com")] == [bob["id"]]
+        assert entra.call("GET", f"/Users/{gone['id']}")[0] == 404
+        user = body("tut-create-user.json")
+        user["userName"] = "ANN@contoso.com"
+        assert entra.call("POST", "/Users", user)[0] == 409  # the live user has it
+        assert entra.call("DELETE", f"/Users/{bob['id']}")[0] == 204  # and frees it for the next round
+
+
+def test_the_built_in_all_users_group_is_invisible_and_its_name_is_a_409(entra: Entra) -> None:
+    """Seed 001, R-DIR-9: the tenant's own "All Users" group is not Entra's to list, create or rename to."""
+    entra.create_user("member@contoso.com")
+    status, page = entra.call("GET", "/Groups", excludedAttributes="members", filter='displayName eq "All Users"')
+    assert status == 200 and page["totalResults"] == 0
+    group = body("tut-create-group.json")
+    group["displayName"] = "all users"
+    status, error = entra.call("POST", "/Groups", group)
+    assert status == 409 and error["scimType"] == "uniqueness" and "All Users" in error["detail"]
+    assert entra.call("GET", "/Groups")[1]["totalResults"] == 0
+
+
 def test_create_without_email_is_refused_naming_the_attribute(entra: Entra) -> None:
     """R-DIR-1."""
     user = body("tut-create-user.json")

@@ -16,10 +16,11 @@ from .audit import Actor
 from .models import CustomAttribute, Group, User, db, locked
 from .rules import fold
 from .templates import resolve_template
-from .tenants import custom_attribute_names, define_custom_attribute
+from .tenants import BUILTIN, custom_attribute_names, define_custom_attribute
 
 STATUSES = ("active", "disabled", "deleted")
 LEFTOVER_BATCH = 500
+MEMBER_PAGE = 50
 
 
 def list_users(tenant: str, *, limit: int, after: str | None = None, source: str | None = None,
@@ -99,7 +100,8 @@ def leftovers(tenant: str, kind: str, *, since: dt.datetime, limit: int, after: 
     over (their source is still Local, LDAP or Entra ID User Source) and that existed before `since`,
     the migration's start. An admin reviews them, then removes them."""
     model = User if kind == "users" else Group
-    query = model.select().where(model.tenant == tenant, model.source != "scim", model.created < since)
+    # The built-in "All Users" group is no leftover: it is the tenant's own.
+    query = model.select().where(model.tenant == tenant, model.source.not_in(("scim", BUILTIN)), model.created < since)
     return _page(query, model, limit, after, summary if kind == "users" else _group_summary)
 
 
@@ -142,10 +144,14 @@ def remove_leftovers(tenant: str, kind: str, *, since: dt.datetime, actor: Actor
 
 
 def get_group(tenant: str, group_id: str) -> dict[str, Any]:
-    """One group of any source, with its members."""
+    """One group of any source, with its members; the built-in "All Users" group with its first page of them
+    (every user of the tenant) and the cursor of the next (groups.member_page)."""
     row = Group.select().where(Group.tenant == tenant, Group.id == group_id).first()
     if row is None:
         raise Problem(404, f"There is no group '{group_id[:64]}' in this tenant.", code="not_found")
+    if row.source == BUILTIN:
+        page = groups.member_page(tenant, row.id, limit=MEMBER_PAGE)
+        return {**groups.view(row, page["items"]), "source": row.source, "members_next_after": page["next_after"]}
     return {**groups.view(row, memberships.members_of([row.id])[row.id]), "source": row.source}
 
 

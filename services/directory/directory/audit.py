@@ -20,14 +20,11 @@ _CHUNK = 2000
 @dataclass(frozen=True)
 class Actor:
     """Who made a change: `name` goes to the log as is ("scim", "scim:<token id>", "admin:<key id>");
-    `source` is scim, admin or migration. Sync outcomes are kept for sync writes only."""
+    `source` is scim, admin or migration (later entra_user_source). Which sources sync, and so leave sync
+    outcomes, is decided in one place: outcomes.is_sync."""
 
     name: str = "scim"
     source: str = "scim"
-
-    @property
-    def syncs(self) -> bool:
-        return self.source == "scim"
 
 
 SCIM = Actor()

@@ -16,7 +16,7 @@ from shared.schemas.common import utcnow
 from . import audit, memberships, outcomes, rules
 from .audit import SCIM, Actor
 from .models import Group, Membership, User, by_lock, db
-from .tenants import ensure_tenant
+from .tenants import ALL_USERS, BUILTIN, ensure_tenant
 
 
 def not_found(group_id: str) -> Problem:
@@ -25,7 +25,18 @@ def not_found(group_id: str) -> Problem:
 
 def _taken(display_name: str) -> Problem:
     return Problem(409, f"Another group already has the displayName '{display_name}' (compared without regard "
-                        "to case; R-DIR-9).", code="uniqueness", attribute="displayName")
+                        "to case): give this group a different name in Entra ID.", code="uniqueness",
+                   attribute="displayName")
+
+
+def _refuse_reserved(display_name: str, current_key: str | None = None) -> None:
+    """R-DIR-9 for the tenant's built-in "All Users" group: its name is taken, whatever the case, by a group of
+    another source. A group that held the name before the built-in group existed keeps it (migration 6)."""
+    key = rules.fold(display_name)
+    if key == rules.fold(ALL_USERS) and key != current_key:
+        raise Problem(409, f"'{display_name}' is the name of the tenant's built-in group \"{ALL_USERS}\", "
+                           "which holds every user: give this group a different name in Entra ID.",
+                      code="uniqueness", attribute="displayName")
 
 
 _GET = by_lock(lambda: Group.select().where(Group.id == slot("id"), Group.tenant == slot("tenant"),
@@ -72,6 +83,14 @@ def get_group(tenant: str, group_id: str, *, members: bool = True, members_limit
     return view(group, None if members_limit is not None and len(shown) > members_limit else shown)
 
 
+def member_page(tenant: str, group_id: str, *, limit: int, after: str | None = None) -> dict[str, Any]:
+    """Admins: one page of the members of a group of any source, the built-in "All Users" included."""
+    group = Group.select().where(Group.tenant == tenant, Group.id == group_id).first()
+    if group is None:
+        raise not_found(group_id)
+    return memberships.page(tenant, group, builtin=group.source == BUILTIN, limit=limit, after=after)
+
+
 def _member_ids(write: Mapping[str, Any]) -> list[str]:
     return [m["value"] for m in write.get("members") or ()]
 
@@ -81,10 +100,26 @@ def _new_external_id(current: str | None, sent: str | None) -> str | None:
     return current if sent is not None and rules.is_blank(sent) else sent
 
 
+def _sent_name(write: Mapping[str, Any]) -> str | None:
+    name = write.get("displayName")
+    return name if isinstance(name, str) and name.strip() else None
+
+
+def _stored_name(tenant: str, group_id: str) -> Any:
+    return lambda: next((g.display_name for g in _GET[False].models(Group, id=group_id, tenant=tenant)), None)
+
+
 def create_group(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> dict[str, Any]:
+    """Refused whole (400, 409), a sync write leaves a refused outcome (R-NOT-2)."""
+    with outcomes.refusals(tenant, actor, "POST /Groups", None, _sent_name(write)):
+        return _create_group(tenant, write, actor)
+
+
+def _create_group(tenant: str, write: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
     display = write["displayName"]
     if rules.is_blank(display):
         raise rules.invalid("displayName", "displayName is blank.")
+    _refuse_reserved(display)
     rules.check_external_id(write)
     now = utcnow()
     try:
@@ -108,6 +143,13 @@ def create_group(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> 
 def replace_group(tenant: str, group_id: str, write: Mapping[str, Any], if_match: set[int] | None = None,
                   actor: Actor = SCIM) -> dict[str, Any]:
     """PUT: the whole group; `members` becomes the membership, applied as a delta."""
+    with outcomes.refusals(tenant, actor, "PUT /Groups", group_id,
+                           _sent_name(write) or _stored_name(tenant, group_id)):
+        return _replace_group(tenant, group_id, write, if_match, actor)
+
+
+def _replace_group(tenant: str, group_id: str, write: Mapping[str, Any], if_match: set[int] | None,
+                   actor: Actor) -> dict[str, Any]:
     rules.check_external_id(write)
     try:
         with db.atomic():
@@ -115,6 +157,7 @@ def replace_group(tenant: str, group_id: str, write: Mapping[str, Any], if_match
             rules.check_version(group.version, if_match)
             before = _shape(group)
             display = group.display_name if rules.is_blank(write["displayName"]) else write["displayName"]
+            _refuse_reserved(display, group.display_name_key)
             updates = _changes(group, display, _new_external_id(group.external_id, write.get("externalId")))
             users, dropped = memberships.resolve(tenant, _member_ids(write))
             removed, added = memberships.replace(tenant, group.id, users)
@@ -131,6 +174,13 @@ def patch_group(tenant: str, group_id: str, patch: Mapping[str, Any], if_match: 
                 actor: Actor = SCIM) -> dict[str, Any]:
     """PATCH as a delta: members are added and removed one by one, so concurrent PATCHes of one group
     never lose each other's changes. Order: replaceMembers, addMembers, removeMembers."""
+    with outcomes.refusals(tenant, actor, "PATCH /Groups", group_id,
+                           _sent_name(patch) or _stored_name(tenant, group_id)):
+        return _patch_group(tenant, group_id, patch, if_match, actor)
+
+
+def _patch_group(tenant: str, group_id: str, patch: Mapping[str, Any], if_match: set[int] | None,
+                 actor: Actor) -> dict[str, Any]:
     rules.check_external_id(patch)
     dropped: list[dict] = [*patch.get("dropped", [])]
     added: list[str] = []
@@ -142,6 +192,7 @@ def patch_group(tenant: str, group_id: str, patch: Mapping[str, Any], if_match: 
             before = _shape(group)
             sent_name = patch.get("displayName")
             display = group.display_name if sent_name is None or rules.is_blank(sent_name) else sent_name
+            _refuse_reserved(display, group.display_name_key)
             external = None if patch.get("removeExternalId") else group.external_id
             if not rules.is_blank(patch.get("externalId")):
                 external = patch["externalId"]

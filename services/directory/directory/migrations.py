@@ -1,5 +1,8 @@
 """Schema versions of the directory, applied in order at start-up."""
 
+import datetime as dt
+import uuid
+
 import peewee
 from peewee import (
     BigAutoField,
@@ -248,10 +251,85 @@ def _pg_count_triggers(db: peewee.Database, table: str, column: str) -> None:
                        f'FOR EACH STATEMENT EXECUTE FUNCTION "{name}"()')
 
 
+def _v6_all_users(db: peewee.Database) -> None:
+    """The built-in "All Users" group of each tenant (R-DIR-5), as tenants.ensure_tenant makes it for new
+    ones. Its members are computed (every user of the tenant), so nothing else is written; its source keeps
+    it out of SCIM and out of the counts of migration 5. A group that already has the name keeps it: the
+    built-in group's key is the folded name then ASCII capitals, which no folded name holds."""
+    class Tenant(Model):
+        id = CharField(primary_key=True, max_length=32)
+
+    class Group(Model):  # the columns of v2, frozen
+        id = CharField(primary_key=True, max_length=32)
+        tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+        display_name = CharField(max_length=256)
+        display_name_key = TextField()
+        external_id = TextField(null=True)
+        source = CharField(max_length=32, default="scim")
+        created = DateTimeField()
+        last_modified = DateTimeField()
+        version = IntegerField(default=1)
+
+        class Meta:
+            table_name = "groups"
+
+    with db.bind_ctx([Tenant, Group]):
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        tenants = [tenant_id for (tenant_id,) in Tenant.select(Tenant.id).tuples()]
+        for part in peewee.chunked(tenants, 500):
+            Group.insert_many([{"id": uuid.uuid4().hex, "tenant": t, "display_name": "All Users",
+                                "display_name_key": "all users BUILTIN", "source": "builtin", "created": now,
+                                "last_modified": now, "version": 1} for t in part]).on_conflict_ignore().execute()
+
+
+def _v7_audit_source_length(db: peewee.Database) -> None:
+    """An audit row's source names the writer kind, and the pull sync's, entra_user_source, is 17 characters:
+    varchar(16) becomes varchar(32). On PostgreSQL a catalogue change (widening a varchar rewrites nothing).
+    SQLite enforces no length but keeps the declared type, which it cannot alter: the table is rebuilt, once,
+    rows copied with their ids so that the keyset of the log and its order stay as they were."""
+    if is_postgres(db):
+        db.execute_sql('ALTER TABLE "audit_events" ALTER COLUMN "source" TYPE VARCHAR(32)')
+        return
+
+    class Tenant(Model):
+        id = CharField(primary_key=True, max_length=32)
+
+    class AuditEvent(Model):  # v3's columns, source widened
+        id = BigAutoField()
+        tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
+        time = DateTimeField()
+        actor = CharField(max_length=128)
+        source = CharField(max_length=32)
+        kind = CharField(max_length=32)
+        subject_type = CharField(max_length=16)
+        subject_id = CharField(max_length=64)
+        member_id = CharField(max_length=64, null=True)
+        changes = JSONField(default=dict)
+
+        class Meta:
+            table_name = "audit_events"
+            indexes = (
+                (("tenant", "id"), False),
+                (("tenant", "kind", "id"), False),
+                (("tenant", "subject_id", "id"), False),
+                (("tenant", "member_id", "id"), False),
+            )
+
+    db.execute_sql('ALTER TABLE "audit_events" RENAME TO "audit_events_v3"')
+    for index in db.get_indexes("audit_events_v3"):  # their names are the new table's too
+        db.execute_sql(f'DROP INDEX "{index.name}"')
+    create_frozen(db, AuditEvent)
+    columns = ", ".join(f'"{field.column_name}"' for field in AuditEvent._meta.sorted_fields)
+    db.execute_sql(f'INSERT INTO "audit_events" ({columns}) SELECT {columns} FROM "audit_events_v3"')
+    db.execute_sql('DROP TABLE "audit_events_v3"')
+
+
 STEPS = (
     Step(1, "initial", _v1_initial),
     Step(2, "users, groups, memberships, custom attributes", _v2_users_groups),
     Step(3, "audit events and sync outcomes", _v3_audit_outcomes),
     Step(4, "tenant settings, invitations, managed apple id", _v4_settings_invitations_apple_id),
     Step(5, "per-tenant counts of SCIM users and groups", _v5_scim_counts),
+    Step(6, "the built-in All Users group of each tenant", _v6_all_users),
+    Step(7, "audit sources up to 32 characters", _v7_audit_source_length),
 )

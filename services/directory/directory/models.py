@@ -142,7 +142,7 @@ class AuditEvent(BaseModel):
     tenant = ForeignKeyField(Tenant, column_name="tenant_id", on_delete="CASCADE", index=False)
     time = DateTimeField()
     actor = CharField(max_length=128)  # "scim", "scim:<token id>", later "admin:<key id>"
-    source = CharField(max_length=16)  # scim, admin, migration
+    source = CharField(max_length=32)  # scim, admin, migration, entra_user_source (migration 7)
     kind = CharField(max_length=32)  # shared.schemas.audit.EVENT_KINDS
     subject_type = CharField(max_length=16)  # user or group
     subject_id = CharField(max_length=64)  # not a foreign key: the log outlives a deleted group

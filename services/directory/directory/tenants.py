@@ -12,21 +12,38 @@ from shared.db import Prepared, slot
 from shared.errors import Problem
 from shared.schemas.common import utcnow
 
-from .models import CustomAttribute, Tenant, db
+from .models import CustomAttribute, Group, Tenant, db
+from .rules import fold
 
 _ENSURE = Prepared(lambda: Tenant.insert(id=slot("id"), created_at=slot("now", Tenant.created_at))
                    .on_conflict_ignore())
 
 
+# The tenant's built-in "All Users" group (R-DIR-5: deleting a provisioned group leaves its last-group members
+# there). Not SCIM's: its source keeps it out of every SCIM read and count (queries._scim_rows, migration 5).
+# Its members are not rows: every user of the tenant is one (groups.member_page), so it costs nothing to keep
+# however large the tenant grows.
+ALL_USERS, BUILTIN = "All Users", "builtin"
+# The folded name, then ASCII capitals, which no folded name holds (fold leaves none): the unique index
+# never pits it against a group that had the name before the group existed (migration 6); groups.py refuses
+# the name to every new or renamed group instead.
+ALL_USERS_KEY = f"{fold(ALL_USERS)} BUILTIN"
+_ALL_USERS = Prepared(lambda: Group.insert(
+    id=slot("id"), tenant=slot("tenant"), display_name=ALL_USERS, display_name_key=ALL_USERS_KEY, source=BUILTIN,
+    created=slot("now", Group.created), last_modified=slot("now", Group.last_modified), version=1,
+).on_conflict_ignore())
+
 _EXISTS = Prepared(lambda: Tenant.select(Tenant.id).where(Tenant.id == slot("id")))
 
 
 def ensure_tenant(tenant: str, now: dt.datetime) -> None:
-    """Create the tenant on first write; call inside the write's transaction. Read first: on PostgreSQL an
-    INSERT … ON CONFLICT of an existing tenant waits for every open write that changed its row (the
-    counts of migration 5), where a plain read waits for nothing."""
+    """Create the tenant, with its "All Users" group, on first write; call inside the write's transaction.
+    Read first: on PostgreSQL an INSERT … ON CONFLICT of an existing tenant waits for every open write that
+    changed its row (the counts of migration 5), where a plain read waits for nothing."""
     if not _EXISTS.rows(db, id=tenant):
         _ENSURE.execute(db, id=tenant, now=now)
+        # A concurrent first write of the same tenant has made it already: the unique key ignores this one.
+        _ALL_USERS.execute(db, id=uuid.uuid4().hex, tenant=tenant, now=now)
 
 
 def define_custom_attribute(tenant: str, name: str, kind: str = "idp") -> str:

@@ -15,10 +15,10 @@ from shared.resource_types import USER
 from shared.schemas.common import utcnow
 
 from . import apple_id_assignment as managed_apple_ids
-from . import audit, invitations, outcomes, rules
+from . import audit, invitations, outcomes, rules, user_names
 from . import provisioning_settings as tenant_settings
 from .audit import SCIM, Actor
-from .models import Group, Membership, User, by_lock, db, locked
+from .models import Group, Membership, User, by_lock, db
 from .tenants import custom_attribute_names, ensure_tenant, ldap_attribute_names
 
 # Attributes kept in columns (indexed or always read), as the catalogue says; everything else lives in `data`.
@@ -33,9 +33,7 @@ def not_found(user_id: str) -> Problem:
                    code="not_found")
 
 
-def _taken(user_name: str) -> Problem:
-    return Problem(409, f"Another user already has the userName '{user_name}' (userNames are compared "
-                        "without regard to case).", code="uniqueness", attribute="userName")
+_taken = user_names.taken
 
 
 _LIVE = by_lock(lambda: User.select().where(User.id == slot("id"), User.tenant == slot("tenant"),
@@ -44,9 +42,8 @@ _LIVE = by_lock(lambda: User.select().where(User.id == slot("id"), User.tenant =
 _INSERTED = ("id", "tenant", "user_name", "user_name_key", "external_id", "display_name", "active", "source",
              "created", "last_modified", "version", "data")
 _INSERT = Prepared(lambda: User.insert(column_slots(User, _INSERTED)))
-# The user holding a userName, whatever its state: a create takes it over, revives it or is refused.
-_BY_NAME = Prepared(lambda: locked(User.select().where(User.tenant == slot("tenant"),
-                                                      User.user_name_key == slot("key")).limit(1)))
+_BY_NAME = user_names.BY_NAME
+_NAME = Prepared(lambda: User.select(User.user_name).where(User.id == slot("id"), User.tenant == slot("tenant")))
 
 
 def _live(tenant: str, user_id: str, *, lock: bool = False) -> User:
@@ -157,9 +154,25 @@ def get_user(tenant: str, user_id: str) -> dict[str, Any]:
     return view(user, groups_of([user.id])[user.id])
 
 
+def _sent_name(write: Mapping[str, Any]) -> str | None:
+    name = write.get("userName")
+    return name if isinstance(name, str) and name.strip() else None
+
+
+def _stored_name(tenant: str, user_id: str) -> str | None:
+    rows = _NAME.rows(db, id=user_id, tenant=tenant)
+    return rows[0][0] if rows else None
+
+
 def create_user(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> dict[str, Any]:
     """Create a user, or revive the one deleted from Entra with that userName: Entra re-creates rather
-    than restores, so the same id comes back with the new data (docs/internal-api.md)."""
+    than restores, so the same id comes back with the new data (docs/internal-api.md). Refused whole, it
+    leaves a refused sync outcome (R-NOT-2)."""
+    with outcomes.refusals(tenant, actor, "POST /Users", None, _sent_name(write)):
+        return _create_user(tenant, write, actor)
+
+
+def _create_user(tenant: str, write: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
     rules.refuse_inactive_create(write)  # R-DIR-3
     if rules.is_blank(write.get("userName")):
         raise rules.invalid("userName", "userName is blank.")
@@ -175,6 +188,8 @@ def create_user(tenant: str, write: Mapping[str, Any], actor: Actor = SCIM) -> d
             row = _BY_NAME.first(User, tenant=tenant, key=columns["user_name_key"])
             if row is not None and row.deleted_at is None and row.source == "scim":
                 raise _taken(write["userName"])
+            if row is None:  # nobody holds the name: the user deleted from Entra that last released it, if any
+                row = user_names.released_holder(tenant, columns["user_name_key"])
             if row is None:
                 row = User(id=uuid.uuid4().hex, tenant=tenant, source="scim", created=now, last_modified=now,
                            version=1, **columns)
@@ -224,7 +239,16 @@ def _revived(row: User, before: Mapping[str, Any], source: str) -> dict[str, Any
 
 def replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: set[int] | None = None,
                  actor: Actor = SCIM) -> dict[str, Any]:
-    """PUT: the whole user. R-DIR-7: blank keeps the stored value, left out removes it."""
+    """PUT: the whole user. R-DIR-7: blank keeps the stored value, left out removes it. A new userName held
+    by a user deleted from Entra is released by that user (user_names.claim). Refused whole, it leaves a
+    refused sync outcome (R-NOT-2)."""
+    name = _sent_name(write) or (lambda: _stored_name(tenant, user_id))
+    with outcomes.refusals(tenant, actor, "PUT /Users", user_id, name):
+        return _replace_user(tenant, user_id, write, if_match, actor)
+
+
+def _replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: set[int] | None,
+                  actor: Actor) -> dict[str, Any]:
     custom, dropped = _custom(tenant, write)
     dropped = [*write.get("dropped", []), *dropped]
     try:
@@ -237,6 +261,9 @@ def replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: 
             columns = _columns(merged)
             now = utcnow()
             before = _write_shape(row)
+            released = []
+            if columns["user_name_key"] != row.user_name_key:  # a rename: the name's holder may release it
+                released = user_names.claim(tenant, columns["user_name_key"], row.id, now)
             changed = any(getattr(row, name) != value for name, value in columns.items())
             if changed:
                 User.update(last_modified=now, version=User.version + 1, **columns).where(User.id == row.id).execute()
@@ -247,7 +274,7 @@ def replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: 
             if apple and not changed:  # the ID alone changed: still a change of the user (version, log)
                 User.update(last_modified=now, version=User.version + 1).where(User.id == row.id).execute()
                 _apply(row, {}, now)
-            events = _update_events(row.id, {**audit.diff(before, _write_shape(row)), **apple})
+            events = [*released, *_update_events(row.id, {**audit.diff(before, _write_shape(row)), **apple})]
             _record(tenant, now, actor, "PUT /Users", row, events, dropped)
     except peewee.IntegrityError:
         raise _taken(write["userName"]) from None

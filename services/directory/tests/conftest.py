@@ -13,7 +13,9 @@ from flask.testing import FlaskClient
 from directory import create_app
 from directory.models import db
 from shared.http import INTERNAL_KEY_HEADER
-from shared.testing import fresh_database_url, local_env
+from shared.testing import InProcessClient, fresh_database_url, local_env
+from token_service import create_app as create_token_app
+from token_service.models import db as token_db
 
 TENANT = "acme"
 
@@ -32,6 +34,29 @@ def app(env: dict[str, str]) -> Iterator[Flask]:
     close_all = getattr(db.obj, "close_all", None)
     if close_all is not None:  # PostgreSQL pool: free the connections so the test database can go
         close_all()
+
+
+@pytest.fixture
+def token_app(env: dict[str, str], tmp_path: Path) -> Iterator[Flask]:
+    app = create_token_app({**env, "DATABASE_URL": fresh_database_url(tmp_path, "token-service")})
+    yield app
+    close_all = getattr(token_db.obj, "close_all", None)
+    if close_all is not None:
+        close_all()
+
+
+@pytest.fixture
+def admin(app: Flask, token_app: Flask, env: dict[str, str]) -> Any:
+    """Calls the directory's admin API for tenant acme with the deployment key (or `key=`)."""
+    app.extensions["admin_verifier"].token_service = InProcessClient(token_app, env["INTERNAL_API_KEY"])
+    client = app.test_client()
+
+    def call(method: str, path: str, json: Any = None, key: str | None = None, tenant: str = "acme",
+             **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {key or env['ADMIN_API_KEY']}"}
+        return client.open(f"/admin/v1/tenants/{tenant}{path}", method=method, json=json, headers=headers, **kw)
+
+    return call
 
 
 class Api:

@@ -5,44 +5,15 @@ log with the admin as actor (R-DIR-13), sources for migration clean-up (R-DIR-14
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from shared.testing import InProcessClient, fresh_database_url
-from token_service import create_app as create_token_app
-from token_service.models import db as token_db
-
 from .conftest import Api, user_body
 
 CUSTOM = "urn:ietf:params:scim:schemas:extension:ivanti:2.0:User"
-
-
-@pytest.fixture
-def token_app(env: dict[str, str], tmp_path: Path) -> Iterator[Flask]:
-    app = create_token_app({**env, "DATABASE_URL": fresh_database_url(tmp_path, "token-service")})
-    yield app
-    close_all = getattr(token_db.obj, "close_all", None)
-    if close_all is not None:
-        close_all()
-
-
-@pytest.fixture
-def admin(app: Flask, token_app: Flask, env: dict[str, str]) -> Any:
-    """Calls the directory's admin API for tenant acme with the deployment key (or `key=`)."""
-    app.extensions["admin_verifier"].token_service = InProcessClient(token_app, env["INTERNAL_API_KEY"])
-    client = app.test_client()
-
-    def call(method: str, path: str, json: Any = None, key: str | None = None, tenant: str = "acme",
-             **kw: Any) -> Any:
-        headers = {"Authorization": f"Bearer {key or env['ADMIN_API_KEY']}"}
-        return client.open(f"/admin/v1/tenants/{tenant}{path}", method=method, json=json, headers=headers, **kw)
-
-    return call
 
 
 @pytest.fixture

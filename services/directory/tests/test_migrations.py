@@ -116,9 +116,64 @@ def test_the_migration_from_v4_counts_what_scim_sees_of_each_tenant(tmp_path: Pa
             old.execute_sql("INSERT INTO groups (id, tenant_id, display_name, display_name_key, source, created, "
                             f"last_modified, version) VALUES ({', '.join([p] * 8)})",
                             (gid, tenant, gid, gid, source, now, now, 1))
-        assert migrate(old, STEPS) == [5]
+        assert migrate(old, STEPS, target=5) == [5]
         counts = old.execute_sql("SELECT id, scim_users, scim_groups FROM tenant ORDER BY id").fetchall()
         assert [tuple(row) for row in counts] == [("acme", 2, 1), ("empty", 0, 0), ("globex", 1, 0)]
+    finally:
+        old.close()
+        getattr(old, "close_all", lambda: None)()
+
+
+def test_the_migration_from_v5_gives_each_tenant_its_all_users_group_and_keeps_a_group_of_that_name(
+        tmp_path: Path) -> None:
+    """Seed 001: every tenant has the built-in "All Users" group; a provisioned group that already had the
+    name keeps it and its members (Entra still manages it), and SCIM counts neither differently."""
+    url = fresh_database_url(tmp_path, "upgrade6")
+    old = connect_url(url)
+    try:
+        assert migrate(old, STEPS, target=5) == [1, 2, 3, 4, 5]
+        p, now = old.param, utcnow()
+        for tenant in ("acme", "globex"):
+            insert_old_tenant(old, tenant, now)
+        old.execute_sql("INSERT INTO groups (id, tenant_id, display_name, display_name_key, source, created, "
+                        f"last_modified, version) VALUES ({', '.join([p] * 8)})",
+                        ("s1", "acme", "All Users", "all users", "scim", now, now, 1))
+        assert migrate(old, STEPS, target=6) == [6]
+        rows = old.execute_sql("SELECT tenant_id, display_name, display_name_key, source FROM groups "
+                               "ORDER BY tenant_id, source").fetchall()
+        assert [tuple(r) for r in rows] == [("acme", "All Users", "all users BUILTIN", "builtin"),
+                                            ("acme", "All Users", "all users", "scim"),
+                                            ("globex", "All Users", "all users BUILTIN", "builtin")]
+        counts = old.execute_sql("SELECT id, scim_groups FROM tenant ORDER BY id").fetchall()
+        assert [tuple(r) for r in counts] == [("acme", 1), ("globex", 0)]
+        assert migrate(old, STEPS, target=6) == []
+    finally:
+        old.close()
+        getattr(old, "close_all", lambda: None)()
+
+
+def test_the_migration_from_v6_lets_the_pull_sync_name_itself_as_an_audit_source(tmp_path: Path) -> None:
+    """The Entra ID User Source's writer kind, entra_user_source, is 17 characters: longer than v3's column."""
+    url = fresh_database_url(tmp_path, "upgrade7")
+    old = connect_url(url)
+    try:
+        assert migrate(old, STEPS, target=6) == [1, 2, 3, 4, 5, 6]
+        insert_old_tenant(old, "acme", utcnow())
+        p = old.param
+        old.execute_sql("INSERT INTO audit_events (tenant_id, time, actor, source, kind, subject_type, "
+                        f"subject_id, changes) VALUES ({', '.join([p] * 8)})",
+                        ("acme", utcnow(), "scim", "scim", "user.created", "user", "u0", "{}"))
+        [(first,)] = old.execute_sql("SELECT id FROM audit_events").fetchall()
+        assert migrate(old, STEPS) == [7]
+        with old.bind_ctx([AuditEvent]):
+            AuditEvent.create(tenant="acme", time=utcnow(), actor="entra_user_source", source="entra_user_source",
+                              kind="user.created", subject_type="user", subject_id="u1")
+            rows = [(e.id, e.source, e.subject_id) for e in AuditEvent.select().order_by(AuditEvent.id)]
+        assert rows[0] == (first, "scim", "u0") and rows[1][0] > first
+        assert rows[1][1:] == ("entra_user_source", "u1")
+        assert {tuple(i.columns) for i in old.get_indexes("audit_events") if not i.unique} == {
+            ("tenant_id", "id"), ("tenant_id", "kind", "id"), ("tenant_id", "subject_id", "id"),
+            ("tenant_id", "member_id", "id")}
     finally:
         old.close()
         getattr(old, "close_all", lambda: None)()

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from directory import outcomes, tenants
-from directory.audit import SCIM
-from directory.models import SyncOutcome, db
+from directory import groups, outcomes, tenants, users
+from directory.audit import SCIM, Actor
+from directory.models import SyncOutcome, User, db
 from shared.db import connect_url
+from shared.errors import Problem
 from shared.locks import SYNC_OUTCOMES
 from shared.schemas.common import utcnow
 from shared.scim import CUSTOM_USER_SCHEMA
@@ -179,3 +180,58 @@ def sqlite_writers_wait_for_the_outcome_s_commit(env: dict[str, str]) -> None:
         finally:
             other.close()
     assert SyncOutcome.select().count() == 1
+
+
+def _refused() -> list[tuple[Any, ...]]:
+    rows = SyncOutcome.select().where(SyncOutcome.status == "refused").order_by(SyncOutcome.id)
+    return [(o.operation, o.subject_id or None, o.subject_name, o.dropped[0]["attribute"], o.dropped[0]["reason"])
+            for o in rows]
+
+
+@pytest.mark.parametrize("source", ["scim", "entra_user_source"])
+def test_a_sync_write_refused_in_the_domain_leaves_its_outcome_whoever_calls_it_R_NOT_2(
+        app: Any, source: str) -> None:
+    """No Flask here: the domain records the refusal, so the pull sync gets it exactly as SCIM does."""
+    actor = Actor(name=source, source=source)
+    with pytest.raises(Problem) as refused:
+        users.create_user(TENANT, user_body(emails=[]), actor)
+    assert refused.value.status == 400
+    ann = users.create_user(TENANT, user_body("ann@example.com"), actor)
+    users.create_user(TENANT, user_body("bob@example.com"), actor)
+    with pytest.raises(Problem) as clash:  # a rename onto a live user's name
+        users.replace_user(TENANT, ann["id"], user_body("BOB@example.com"), actor=actor)
+    assert clash.value.status == 409
+    sales = groups.create_group(TENANT, {"displayName": "Sales"}, actor)
+    groups.create_group(TENANT, {"displayName": "Staff"}, actor)
+    with pytest.raises(Problem):
+        groups.patch_group(TENANT, sales["id"], {"displayName": "staff"}, actor=actor)
+    with pytest.raises(Problem):  # a PATCH that sends no name is named by the group's stored one
+        groups.patch_group(TENANT, sales["id"], {"externalId": "x" * 600}, actor=actor)
+    assert _refused() == [
+        ("POST /Users", None, "ann@example.com", "emails", "invalid_value"),
+        ("PUT /Users", ann["id"], "BOB@example.com", "userName", "uniqueness"),
+        ("PATCH /Groups", sales["id"], "staff", "displayName", "uniqueness"),
+        ("PATCH /Groups", sales["id"], "Sales", "externalId", "invalid_value"),
+    ]
+    assert User.select().count() == 2 and users.get_user(TENANT, ann["id"])["userName"] == "ann@example.com"
+
+
+def test_an_admin_write_refused_in_the_domain_leaves_no_sync_outcome_R_NOT_2(app: Any) -> None:
+    """docs/internal-api.md: admin writes are logged but leave no sync outcome, refused or not."""
+    admin_actor = Actor(name="admin:key-1", source="admin")
+    users.create_user(TENANT, user_body("ann@example.com"), admin_actor)
+    with pytest.raises(Problem):
+        users.create_user(TENANT, user_body("ANN@example.com"), admin_actor)
+    with pytest.raises(Problem):
+        groups.create_group(TENANT, {"displayName": " "}, admin_actor)
+    assert SyncOutcome.select().count() == 0
+
+
+def test_a_body_the_contract_refuses_leaves_a_refused_outcome_too_R_NOT_2(api: Api, make_group: Any) -> None:
+    """Refused before the domain saw it (the shared schema), by the same rule."""
+    assert api("POST", "/users", {**user_body("dan@example.com"), "active": "maybe"}).status_code == 400
+    sales = make_group("Sales")
+    assert api("PATCH", f"/groups/{sales['id']}", {"addMembers": "everyone"}).status_code == 400
+    assert [(o[0], o[1], o[2], o[4]) for o in _refused()] == [
+        ("POST /Users", None, "dan@example.com", "invalid_value"),
+        ("PATCH /Groups", sales["id"], None, "invalid_value")]

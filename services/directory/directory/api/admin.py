@@ -13,7 +13,7 @@ from shared.schemas.audit import AuditPageSchema, AuditQuerySchema
 from shared.tenants import check_tenant
 
 from .. import admin_actions as admin
-from .. import audit
+from .. import audit, groups
 from .. import provisioning_settings as tenant_settings
 from ..audit import Actor
 from . import admin_schemas as s
@@ -112,6 +112,14 @@ def list_groups(args: dict[str, Any], tenant: str) -> dict[str, Any]:
 @blp.response(200, s.GroupSummarySchema)
 def get_group(tenant: str, group_id: str) -> dict[str, Any]:
     return admin.get_group(tenant, group_id)
+
+
+@blp.route("/groups/<group_id>/members")
+@blp.arguments(s.MemberQuerySchema, location="query")
+@blp.response(200, s.MemberPageSchema)
+def list_members(args: dict[str, Any], tenant: str, group_id: str) -> dict[str, Any]:
+    """A group's members of every status, by keyset pages; for "All Users", every user of the tenant."""
+    return groups.member_page(tenant, group_id, **args)
 
 
 @blp.route("/audit")

@@ -10,6 +10,7 @@ from shared.schemas.users import UserSchema, UserWriteSchema
 from ..admin_actions import STATUSES
 
 SOURCES = ("scim", "local", "ldap", "entra_user_source")
+GROUP_SOURCES = (*SOURCES, "builtin")  # builtin: the tenant's "All Users" group
 MAX_PAGE = 200
 
 
@@ -25,9 +26,26 @@ class UserListQuerySchema(Schema):
 class GroupListQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
     after = fields.String(load_default=None)
-    source = fields.String(load_default=None, validate=validate.OneOf(SOURCES))
+    source = fields.String(load_default=None, validate=validate.OneOf(GROUP_SOURCES))
     q = fields.String(load_default=None, validate=validate.Length(min=1, max=256),
                       metadata={"description": "displayName prefix, case-insensitive"})
+
+
+class MemberQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+    after = fields.String(load_default=None, metadata={"description": "the previous page's next_after"})
+
+
+class MemberSchema(Schema):
+    value = fields.String(metadata={"description": "the user's id"})
+    display = fields.String()
+    type = fields.String()
+    status = fields.String(metadata={"description": "active, disabled or deleted (from Entra)"})
+
+
+class MemberPageSchema(Schema):
+    items = fields.List(fields.Nested(MemberSchema))
+    next_after = fields.String(allow_none=True)
 
 
 class UserSummarySchema(Schema):
@@ -49,16 +67,21 @@ class UserDetailSchema(UserSchema):
     """The whole user as the directory holds it (the shared user shape), with its status and groups."""
 
     status = fields.String(metadata={"description": "active, disabled or deleted (from Entra)"})
+    releasedUserName = fields.String(metadata={
+        "description": "a user deleted from Entra whose userName a live user took: the userName it had"})
 
 
 class GroupSummarySchema(Schema):
     id = fields.String()
     displayName = fields.String()
     externalId = fields.String(allow_none=True)
-    source = fields.String()
+    source = fields.String(metadata={"description": "scim, local, ldap, entra_user_source, or builtin (All Users)"})
     created = UtcDateTime()
     lastModified = UtcDateTime()
     members = fields.List(fields.Dict())
+    members_next_after = fields.String(allow_none=True, metadata={
+        "description": "All Users: its members are every user of the tenant, shown a page at a time; pass this "
+                       "as `after` to …/members for the next page (null on the last)"})
 
 
 class GroupPageSchema(Schema):

@@ -50,30 +50,18 @@ def internal(view: Callable[..., Any]) -> Callable[..., Any]:
     return require_internal(checked)
 
 
-def sync_write(operation: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """R-NOT-2: a SCIM write refused whole (400, 409) leaves a `refused` sync outcome, naming who it was
-    for and why, once the write's own transaction has rolled back."""
+def _write(tenant: str, actor: audit.Actor, operation: str, subject_id: str | None, schema: Schema
+           ) -> dict[str, Any]:
+    """The body of a write, loaded with the contract's schema. A body the schema refuses is a write refused
+    whole before the domain saw it: the domain's own rule (outcomes.refusals) records its outcome too."""
+    with outcomes.refusals(tenant, actor, operation, subject_id, _sent_name):
+        return _body(schema)
 
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(view)
-        def recorded(tenant: str, **kwargs: Any) -> Any:
-            try:
-                return view(tenant, **kwargs)
-            except Problem as exc:
-                if exc.status in (400, 409):
-                    body = request.get_json(silent=True)
-                    body = body if isinstance(body, dict) else {}
-                    name = body.get("userName") or body.get("displayName")
-                    refusal = {"attribute": str(exc.extra.get("attribute") or "request"), "detail": exc.detail,
-                               "reason": exc.code}
-                    subject = kwargs.get("user_id") or kwargs.get("group_id")
-                    outcomes.record_refused(tenant, _actor(), operation, subject,
-                                            name if isinstance(name, str) else None, refusal)
-                raise
 
-        return recorded
-
-    return decorate
+def _sent_name() -> str | None:
+    body = request.get_json(silent=True)
+    name = (body.get("userName") or body.get("displayName")) if isinstance(body, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _body(schema: Schema) -> dict[str, Any]:
@@ -140,9 +128,9 @@ def _no_content() -> Response:
 
 @bp.post("/users")
 @internal
-@sync_write("POST /Users")
 def create_user(tenant: str) -> Any:
-    user = users.create_user(tenant, _body(_user_write), _actor())
+    actor = _actor()
+    user = users.create_user(tenant, _write(tenant, actor, "POST /Users", None, _user_write), actor)
     response = make_response(jsonify(_user.dump(user)), 201)
     # After the answer has gone: an SMTP server's delay must not count against Entra's 60 s.
     response.call_on_close(functools.partial(
@@ -169,10 +157,10 @@ def get_user(tenant: str, user_id: str) -> Any:
 
 @bp.put("/users/<user_id>")
 @internal
-@sync_write("PUT /Users")
 def replace_user(tenant: str, user_id: str) -> Any:
-    return jsonify(_user.dump(users.replace_user(tenant, user_id, _body(_user_write), _if_match(),
-                                                        _actor())))
+    actor = _actor()
+    write = _write(tenant, actor, "PUT /Users", user_id, _user_write)
+    return jsonify(_user.dump(users.replace_user(tenant, user_id, write, _if_match(), actor)))
 
 
 @bp.delete("/users/<user_id>")
@@ -191,9 +179,10 @@ def search_users(tenant: str) -> Any:
 
 @bp.post("/groups")
 @internal
-@sync_write("POST /Groups")
 def create_group(tenant: str) -> Any:
-    return jsonify(_group.dump(groups.create_group(tenant, _body(_group_write), _actor()))), 201
+    actor = _actor()
+    write = _write(tenant, actor, "POST /Groups", None, _group_write)
+    return jsonify(_group.dump(groups.create_group(tenant, write, actor))), 201
 
 
 @bp.get("/groups/<group_id>")
@@ -205,18 +194,18 @@ def get_group(tenant: str, group_id: str) -> Any:
 
 @bp.put("/groups/<group_id>")
 @internal
-@sync_write("PUT /Groups")
 def replace_group(tenant: str, group_id: str) -> Any:
-    return jsonify(_group.dump(groups.replace_group(
-        tenant, group_id, _body(_group_write), _if_match(), _actor())))
+    actor = _actor()
+    write = _write(tenant, actor, "PUT /Groups", group_id, _group_write)
+    return jsonify(_group.dump(groups.replace_group(tenant, group_id, write, _if_match(), actor)))
 
 
 @bp.patch("/groups/<group_id>")
 @internal
-@sync_write("PATCH /Groups")
 def patch_group(tenant: str, group_id: str) -> Any:
-    return jsonify(_group.dump(groups.patch_group(
-        tenant, group_id, _body(_group_patch), _if_match(), _actor())))
+    actor = _actor()
+    patch = _write(tenant, actor, "PATCH /Groups", group_id, _group_patch)
+    return jsonify(_group.dump(groups.patch_group(tenant, group_id, patch, _if_match(), actor)))
 
 
 @bp.delete("/groups/<group_id>")
