@@ -183,7 +183,7 @@ class TenantSettings(BaseModel):
 
     tenant = ForeignKeyField(Tenant, column_name="tenant_id", primary_key=True, on_delete="CASCADE")
     auto_invite = BooleanField(default=False)
-    apple_id = JSONField(default=dict)  # apple_id.AppleIdSettings.as_dict()
+    apple_id = JSONField(default=dict)  # apple_id_rules.AppleIdSettings.as_dict()
     updated_at = DateTimeField()
     updated_by = CharField(max_length=128)
 

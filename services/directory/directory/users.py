@@ -14,9 +14,7 @@ from shared.errors import Problem
 from shared.resource_types import USER
 from shared.schemas.common import utcnow
 
-from . import apple_id_assignment as managed_apple_ids
-from . import audit, invitations, outcomes, rules, user_names
-from . import provisioning_settings as tenant_settings
+from . import apple_id_assignment, audit, invitations, outcomes, provisioning_settings, rules, user_names
 from .audit import SCIM, Actor
 from .models import Group, Membership, User, by_lock, db
 from .tenants import custom_attribute_names, ensure_tenant, ldap_attribute_names
@@ -38,7 +36,7 @@ _taken = user_names.taken
 
 _LIVE = by_lock(lambda: User.select().where(User.id == slot("id"), User.tenant == slot("tenant"),
                                             User.deleted_at.is_null(), User.source == "scim").limit(1))
-# Every column of a new user but the Managed Apple ID, which managed_apple_ids.assign sets afterwards.
+# Every column of a new user but the Managed Apple ID, which apple_id_assignment.assign sets afterwards.
 _INSERTED = ("id", "tenant", "user_name", "user_name_key", "external_id", "display_name", "active", "source",
              "created", "last_modified", "version", "data")
 _INSERT = Prepared(lambda: User.insert(column_slots(User, _INSERTED)))
@@ -218,9 +216,9 @@ def _imported(tenant: str, row: User, event: dict[str, Any], now: Any) -> list[d
     """R-DIR-12 for a user created (or revived, or taken over) from Entra, inside its transaction: its
     Managed Apple ID (a conflict comes back as dropped) and, with auto-invite on, its invitation, recorded
     once per user and sent after commit (invitations.deliver_invitations)."""
-    settings = tenant_settings.load(tenant)
+    settings = provisioning_settings.load(tenant)
     shape = _write_shape(row)
-    changes, dropped = managed_apple_ids.assign(row, shape, settings.apple_id)
+    changes, dropped = apple_id_assignment.assign(row, shape, settings.apple_id)
     event["changes"].update(changes)
     if settings.auto_invite and row.active:
         invitations.record(tenant, row.id, shape, now)
@@ -269,7 +267,8 @@ def _replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match:
                 User.update(last_modified=now, version=User.version + 1, **columns).where(User.id == row.id).execute()
                 _apply(row, columns, now)
             # R-DIR-12: the Managed Apple ID follows the stored user; a conflict is dropped, not overwritten.
-            apple, conflicts = managed_apple_ids.assign(row, _write_shape(row), tenant_settings.load(tenant).apple_id)
+            apple_settings = provisioning_settings.load(tenant).apple_id
+            apple, conflicts = apple_id_assignment.assign(row, _write_shape(row), apple_settings)
             dropped = [*dropped, *conflicts]
             if apple and not changed:  # the ID alone changed: still a change of the user (version, log)
                 User.update(last_modified=now, version=User.version + 1).where(User.id == row.id).execute()

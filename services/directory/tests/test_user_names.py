@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from directory import admin_actions as admin
+from directory import admin_actions
 from directory.audit import Actor
 from directory.models import User
 
@@ -44,11 +44,12 @@ def test_a_rename_onto_the_name_of_a_user_deleted_from_entra_succeeds_and_the_de
     assert resp.get_json()["userName"] == "ANN@example.com"
     assert by_name(api, "ann@example.com") == [bob["id"]]  # Entra's filter finds the live user
 
-    held = admin.get_user(TENANT, gone["id"])  # the deleted one: still there for admins, with its data
+    held = admin_actions.get_user(TENANT, gone["id"])  # the deleted one: still there for admins, with its data
     assert held["status"] == "deleted" and held["emails"] == gone["emails"] and held["name"] == gone["name"]
     assert held["releasedUserName"] == "ann@example.com"
     assert held["userName"] == f"ann@example.com (deleted {gone['id']})"
-    assert [u["id"] for u in admin.list_users(TENANT, limit=10, q="ann@")["items"]] == sorted([gone["id"], bob["id"]])
+    listed = admin_actions.list_users(TENANT, limit=10, q="ann@")["items"]
+    assert [u["id"] for u in listed] == sorted([gone["id"], bob["id"]])
     assert api("GET", f"/users/{gone['id']}").status_code == 404  # still invisible to SCIM
 
     event = api("GET", f"/audit?subject={gone['id']}&kind=user.updated").get_json()["items"][0]
@@ -63,9 +64,9 @@ def test_a_rename_onto_a_live_user_s_name_is_still_a_409_naming_it(api: Api, mak
     resp = api("PUT", f"/users/{bob['id']}", user_body("Ann@Example.com"))
     assert resp.status_code == 409 and resp.get_json()["code"] == "uniqueness"
     assert "ann@example.com" in resp.get_json()["detail"] and "R-DIR" not in resp.get_json()["detail"]
-    local = admin.create_user(TENANT, user_body("carol@example.com"), "local", ADMIN)  # live, of another source
+    local = admin_actions.create_user(TENANT, user_body("carol@example.com"), "local", ADMIN)  # live, of another source
     assert api("PUT", f"/users/{bob['id']}", user_body("carol@example.com")).status_code == 409
-    assert admin.get_user(TENANT, local["id"])["userName"] == "carol@example.com"
+    assert admin_actions.get_user(TENANT, local["id"])["userName"] == "carol@example.com"
 
 
 def test_a_create_of_a_deleted_user_s_name_still_revives_it(api: Api, make_user: Any) -> None:
@@ -84,7 +85,7 @@ def test_a_create_of_a_released_name_a_live_user_now_holds_is_a_409_against_the_
     assert api("PUT", f"/users/{bob['id']}", user_body("ann@example.com")).status_code == 200
     resp = api("POST", "/users", user_body("Ann@example.com"))
     assert resp.status_code == 409 and resp.get_json()["code"] == "uniqueness"
-    assert admin.get_user(TENANT, gone["id"])["status"] == "deleted"  # the live user wins; nobody is revived
+    assert admin_actions.get_user(TENANT, gone["id"])["status"] == "deleted"  # the live user wins; nobody is revived
 
 
 def test_once_the_live_user_leaves_the_name_a_create_of_it_revives_the_user_that_released_it(
@@ -97,7 +98,7 @@ def test_once_the_live_user_leaves_the_name_a_create_of_it_revives_the_user_that
     revived = api("POST", "/users", user_body("ann@example.com"))
     assert revived.status_code == 201 and revived.get_json()["id"] == gone["id"]
     assert revived.get_json()["userName"] == "ann@example.com"
-    assert "releasedUserName" not in admin.get_user(TENANT, gone["id"])
+    assert "releasedUserName" not in admin_actions.get_user(TENANT, gone["id"])
     assert User.select().count() == 2
 
 
@@ -110,6 +111,6 @@ def test_a_second_deleted_holder_of_the_name_releases_it_as_well(api: Api, make_
     api("DELETE", f"/users/{bob['id']}")
     carol = make_user("carol@example.com")
     assert api("PUT", f"/users/{carol['id']}", user_body("ann@example.com")).status_code == 200
-    names = {u["id"]: u["userName"] for u in admin.list_users(TENANT, limit=10)["items"]}
+    names = {u["id"]: u["userName"] for u in admin_actions.list_users(TENANT, limit=10)["items"]}
     assert names == {first["id"]: f"ann@example.com (deleted {first['id']})",
                      bob["id"]: f"ann@example.com (deleted {bob['id']})", carol["id"]: "ann@example.com"}

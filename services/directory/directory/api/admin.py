@@ -12,9 +12,7 @@ from shared.admin_auth import admin_before_request
 from shared.schemas.audit import AuditPageSchema, AuditQuerySchema
 from shared.tenants import check_tenant
 
-from .. import admin_actions as admin
-from .. import audit, groups
-from .. import provisioning_settings as tenant_settings
+from .. import admin_actions, audit, groups, provisioning_settings
 from ..audit import Actor
 from . import admin_schemas as s
 
@@ -40,14 +38,14 @@ class Users(MethodView):
     @blp.response(200, s.UserPageSchema)
     def get(self, args: dict[str, Any], tenant: str) -> dict[str, Any]:
         """Users by source (R-DIR-14), status and userName prefix, whatever their source or status."""
-        return admin.list_users(tenant, **args)
+        return admin_actions.list_users(tenant, **args)
 
     @blp.arguments(s.UserCreateSchema)
     @blp.response(201, s.UserDetailSchema)
     def post(self, body: dict[str, Any], tenant: str) -> dict[str, Any]:
         """Add a Local, LDAP or Entra ID User Source user; SCIM takes it over later (R-DIR-8)."""
         source = body.pop("source")
-        return admin.create_user(tenant, body, source, _actor())
+        return admin_actions.create_user(tenant, body, source, _actor())
 
 
 @blp.route("/migration/leftovers")
@@ -56,7 +54,7 @@ class Users(MethodView):
 def list_leftovers(args: dict[str, Any], tenant: str) -> dict[str, Any]:
     """Users or groups a SCIM migration did not take over since it started (R-DIR-14)."""
     kind = args.pop("kind")
-    return admin.leftovers(tenant, kind, **args)
+    return admin_actions.leftovers(tenant, kind, **args)
 
 
 @blp.route("/migration/leftovers/remove", methods=["POST"])
@@ -64,7 +62,7 @@ def list_leftovers(args: dict[str, Any], tenant: str) -> dict[str, Any]:
 @blp.response(200, s.RemovedSchema)
 def remove_leftovers(body: dict[str, Any], tenant: str) -> dict[str, Any]:
     """Delete for good what the leftovers list shows (seed 001: remove what Entra does not define)."""
-    return {"removed": admin.remove_leftovers(tenant, body["kind"], since=body["since"], actor=_actor())}
+    return {"removed": admin_actions.remove_leftovers(tenant, body["kind"], since=body["since"], actor=_actor())}
 
 
 @blp.route("/users/<user_id>")
@@ -72,25 +70,25 @@ class UserResource(MethodView):
     @blp.response(200, s.UserDetailSchema)
     def get(self, tenant: str, user_id: str) -> dict[str, Any]:
         """One user with its groups and attributes, also when disabled or deleted from Entra."""
-        return admin.get_user(tenant, user_id)
+        return admin_actions.get_user(tenant, user_id)
 
     @blp.response(204)
     def delete(self, tenant: str, user_id: str) -> None:
         """Delete for good (R-DIR-4: only an admin does)."""
-        admin.purge_user(tenant, user_id, _actor())
+        admin_actions.purge_user(tenant, user_id, _actor())
 
 
 @blp.route("/users/<user_id>/disable", methods=["POST"])
 @blp.response(200, s.UserDetailSchema)
 def disable_user(tenant: str, user_id: str) -> dict[str, Any]:
-    return admin.set_active(tenant, user_id, False, _actor())
+    return admin_actions.set_active(tenant, user_id, False, _actor())
 
 
 @blp.route("/users/<user_id>/enable", methods=["POST"])
 @blp.response(200, s.UserDetailSchema)
 def enable_user(tenant: str, user_id: str) -> dict[str, Any]:
     """Re-enable; a user deleted from Entra comes back to SCIM too."""
-    return admin.set_active(tenant, user_id, True, _actor())
+    return admin_actions.set_active(tenant, user_id, True, _actor())
 
 
 @blp.route("/users/<user_id>/resolve-template", methods=["POST"])
@@ -98,20 +96,20 @@ def enable_user(tenant: str, user_id: str) -> dict[str, Any]:
 @blp.response(200, s.ResolvedSchema)
 def resolve_template(body: dict[str, Any], tenant: str, user_id: str) -> dict[str, Any]:
     """R-DIR-11: `${custAttr1}` and core attribute names replaced by this user's values."""
-    return {"value": admin.resolve_for_user(tenant, user_id, body["template"])}
+    return {"value": admin_actions.resolve_for_user(tenant, user_id, body["template"])}
 
 
 @blp.route("/groups")
 @blp.arguments(s.GroupListQuerySchema, location="query")
 @blp.response(200, s.GroupPageSchema)
 def list_groups(args: dict[str, Any], tenant: str) -> dict[str, Any]:
-    return admin.list_groups(tenant, **args)
+    return admin_actions.list_groups(tenant, **args)
 
 
 @blp.route("/groups/<group_id>")
 @blp.response(200, s.GroupSummarySchema)
 def get_group(tenant: str, group_id: str) -> dict[str, Any]:
-    return admin.get_group(tenant, group_id)
+    return admin_actions.get_group(tenant, group_id)
 
 
 @blp.route("/groups/<group_id>/members")
@@ -134,19 +132,19 @@ def list_audit(args: dict[str, Any], tenant: str) -> dict[str, Any]:
 class CustomAttributes(MethodView):
     @blp.response(200, s.CustomAttributeListSchema)
     def get(self, tenant: str) -> dict[str, Any]:
-        return {"items": admin.list_custom_attributes(tenant)}
+        return {"items": admin_actions.list_custom_attributes(tenant)}
 
     @blp.arguments(s.CustomAttributeSchema)
     @blp.response(201, s.CustomAttributeSchema)
     def post(self, body: dict[str, Any], tenant: str) -> dict[str, Any]:
         """R-DIR-11: add one by name, e.g. custAttr1 (type IdP)."""
-        return admin.add_custom_attribute(tenant, body["name"], body["type"], _actor())
+        return admin_actions.add_custom_attribute(tenant, body["name"], body["type"], _actor())
 
 
 @blp.route("/custom-attributes/<name>", methods=["DELETE"])
 @blp.response(204)
 def delete_custom_attribute(tenant: str, name: str) -> None:
-    admin.delete_custom_attribute(tenant, name, _actor())
+    admin_actions.delete_custom_attribute(tenant, name, _actor())
 
 
 @blp.route("/settings")
@@ -154,9 +152,9 @@ class Settings(MethodView):
     @blp.response(200, s.SettingsSchema)
     def get(self, tenant: str) -> dict[str, Any]:
         """R-DIR-12: auto-invite and Managed Apple ID (all off until saved)."""
-        return tenant_settings.get_settings(tenant)
+        return provisioning_settings.get_settings(tenant)
 
     @blp.arguments(s.SettingsSchema)
     @blp.response(200, s.SettingsSchema)
     def put(self, body: dict[str, Any], tenant: str) -> dict[str, Any]:
-        return tenant_settings.put_settings(tenant, body, _actor())
+        return provisioning_settings.put_settings(tenant, body, _actor())
