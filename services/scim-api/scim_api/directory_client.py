@@ -52,8 +52,8 @@ class DirectoryClient:
                      ) -> dict[str, Any]:
         return self._call("PUT", tenant, f"/users/{_id(user_id)}", body=user, if_match=if_match)
 
-    def delete_user(self, tenant: str, user_id: str) -> None:
-        self._call("DELETE", tenant, f"/users/{_id(user_id)}")
+    def delete_user(self, tenant: str, user_id: str, if_match: int | None = None) -> None:
+        self._call("DELETE", tenant, f"/users/{_id(user_id)}", if_match=if_match)
 
     def search_users(self, tenant: str, search: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", tenant, "/users/search", body=search)
@@ -73,12 +73,15 @@ class DirectoryClient:
                       ) -> dict[str, Any]:
         return self._call("PUT", tenant, f"/groups/{_id(group_id)}", body=group, if_match=if_match)
 
-    def patch_group(self, tenant: str, group_id: str, delta: dict[str, Any], if_match: int | None = None
-                    ) -> dict[str, Any]:
-        return self._call("PATCH", tenant, f"/groups/{_id(group_id)}", body=delta, if_match=if_match)
+    def patch_group(self, tenant: str, group_id: str, delta: dict[str, Any], if_match: int | None = None, *,
+                    members_limit: int | None = None) -> dict[str, Any]:
+        """The delta applied; with `members_limit`, the answer holds the members too when there are at most
+        that many (one call instead of a PATCH and a GET)."""
+        params = None if members_limit is None else {"members": "true", "members_limit": str(members_limit)}
+        return self._call("PATCH", tenant, f"/groups/{_id(group_id)}", body=delta, params=params, if_match=if_match)
 
-    def delete_group(self, tenant: str, group_id: str) -> None:
-        self._call("DELETE", tenant, f"/groups/{_id(group_id)}")
+    def delete_group(self, tenant: str, group_id: str, if_match: int | None = None) -> None:
+        self._call("DELETE", tenant, f"/groups/{_id(group_id)}", if_match=if_match)
 
     def search_groups(self, tenant: str, search: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", tenant, "/groups/search", body=search)

@@ -115,8 +115,8 @@ def _members_limit() -> int | None:
     return int(raw)
 
 
-def _members_flag() -> bool:
-    raw = request.args.get("members", "true").strip().lower()
+def _members_flag(default: str = "true") -> bool:
+    raw = request.args.get("members", default).strip().lower()
     if raw not in {"true", "false", "1", "0"}:
         raise Problem(400, "members is true or false.", code="invalid_value", attribute="members")
     return raw in {"true", "1"}
@@ -205,7 +205,11 @@ def replace_group(tenant: str, group_id: str) -> Any:
 def patch_group(tenant: str, group_id: str) -> Any:
     actor = _actor()
     patch = _write(tenant, actor, "PATCH /Groups", group_id, _group_patch)
-    return jsonify(_group.dump(groups.patch_group(tenant, group_id, patch, _if_match(), actor)))
+    members, limit = _members_flag("false"), _members_limit()  # read before the write: a bad flag changes nothing
+    patched = groups.patch_group(tenant, group_id, patch, _if_match(), actor)
+    if members:  # the answer's members in the same call, at the bounded cost of a GET with members_limit
+        patched = groups.get_group(tenant, group_id, members=True, members_limit=limit)
+    return jsonify(_group.dump(patched))
 
 
 @bp.delete("/groups/<group_id>")

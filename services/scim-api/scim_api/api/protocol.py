@@ -112,16 +112,6 @@ def expected_version(current: Callable[[], int]) -> int | None:
     return version
 
 
-def check_version(current: Callable[[], int]) -> None:
-    """If-Match checked here, for calls whose directory endpoint takes no If-Match (DELETE)."""
-    header = request.headers.get("If-Match")
-    if header is not None:
-        versions = entity_versions(header)
-        version = current()
-        if versions is not None and version not in versions:
-            raise precondition_failed()
-
-
 def precondition_failed() -> ScimError:
     return ScimError(412, "The resource changed since you read it (If-Match does not match its current "
                           "version); read it again and retry.")

@@ -16,7 +16,6 @@ from .lists import run_query
 from .protocol import (
     ListQuery,
     base_url,
-    check_version,
     directory,
     expected_version,
     json_body,
@@ -36,6 +35,10 @@ def answer(user: dict[str, Any], status: int = 200) -> Response:
     doc = project(user_to_scim(user, base_url()), USER, *projection_args())
     where = location(base_url(), USER, user["id"]) if status == 201 else None
     return scim_response(doc, status, version=user["version"], location=where)
+
+
+def _current_version(user_id: str) -> int:
+    return directory().get_user(g.tenant, user_id)["version"]
 
 
 @bp.post("")
@@ -63,7 +66,7 @@ def read(user_id: str) -> Response:
 @bp.put("/<user_id>")
 def replace(user_id: str) -> Response:
     write = user_write(normalise(json_body(), USER), replace=True)
-    version = expected_version(lambda: directory().get_user(g.tenant, user_id)["version"])
+    version = expected_version(lambda: _current_version(user_id))
     return answer(directory().replace_user(g.tenant, user_id, write, version))
 
 
@@ -75,7 +78,7 @@ def patch(user_id: str) -> Response:
     unless the client itself sent If-Match, in which case its precondition has failed.
     """
     body = json_body()
-    client_version = expected_version(lambda: directory().get_user(g.tenant, user_id)["version"])
+    client_version = expected_version(lambda: _current_version(user_id))
     for _attempt in range(PATCH_ATTEMPTS):
         current = directory().get_user(g.tenant, user_id)
         if client_version is not None and current["version"] != client_version:
@@ -95,6 +98,6 @@ def patch(user_id: str) -> Response:
 
 @bp.delete("/<user_id>")
 def delete(user_id: str) -> Response:
-    check_version(lambda: directory().get_user(g.tenant, user_id)["version"])
-    directory().delete_user(g.tenant, user_id)
+    # One guarded call: the directory checks If-Match in the delete's transaction.
+    directory().delete_user(g.tenant, user_id, expected_version(lambda: _current_version(user_id)))
     return no_content()
