@@ -65,6 +65,9 @@ SCALES = {
 }
 
 
+CLIENT_CPU_LIMIT = 0.25  # a quarter of the machine
+
+
 def log(message: str) -> None:
     print(f"[bench {dt.datetime.now(dt.UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
@@ -73,7 +76,7 @@ def phase_line(target: str, result: PhaseResult) -> None:
     ops = ", ".join(f"{op} p50 {o['p50_ms']:.2f} p99 {o['p99_ms']:.2f} ms" for op, o in result.ops.items())
     errors = f", {result.errors} ERRORS {result.first_error}" if result.errors else ""
     log(f"{target:8} {result.name:28} c={result.concurrency} {result.requests:6} req {result.seconds:6.2f}s "
-        f"{result.rps:8.1f} req/s ({ops}){errors}")
+        f"{result.rps:8.1f} req/s, client CPU {result.client_cpu_share:.0%} of the machine ({ops}){errors}")
 
 
 # --- the comparison: the same workload against ours, the peer and the ceiling ------------------------------
@@ -109,8 +112,9 @@ def compare(targets: dict[str, Target], scale: Scale) -> dict[str, dict[str, Any
     for name in targets:
         requests = sum(out[name][p]["requests"] for p in WRITE_PHASES)
         seconds = sum(out[name][p]["seconds"] for p in WRITE_PHASES)
+        cpu = sum(out[name][p]["client_cpu_share"] * out[name][p]["seconds"] for p in WRITE_PHASES) / seconds
         out[name]["entra"] = {"requests": requests, "seconds": round(seconds, 3),
-                              "rps": round(requests / seconds, 1),
+                              "rps": round(requests / seconds, 1), "client_cpu_share": round(cpu, 3),
                               "errors": sum(out[name][p]["errors"] for p in WRITE_PHASES)}
         log(f"{name:8} {'entra (all writes above)':28} c={c} {requests:6} req {seconds:6.2f}s "
             f"{requests / seconds:8.1f} req/s")
@@ -313,7 +317,7 @@ def table(results: dict[str, Any], scale: Scale) -> str:
              f"{results['meta']['cpus']} CPUs, {results['meta']['started']}",
              "",
              f"{'phase':24} {'clients':>7} " + " ".join(f"{n + ' req/s':>13} {n + ' p50/p99 ms':>20}" for n in names)
-             + f" {'ours/peer':>9} {'ours/ceil':>9}"]
+             + f" {'ours/peer':>9} {'ours/ceil':>9} {'client CPU':>22}"]
     for phase in ("entra", *WRITE_PHASES, *(f"{n}_c{k}" for n in READ_OPS for k in (c, 1))):
         if phase not in cmp.get("ours", {}):
             continue
@@ -324,9 +328,14 @@ def table(results: dict[str, Any], scale: Scale) -> str:
             row += f"{p.get('rps', float('nan')):>13.1f} {lat:>20} "
         r = results["ratios"].get(phase, {})
         fmt = lambda v: f"{v:.2f}" if v is not None else "-"  # noqa: E731
-        row += f"{fmt(r.get('ours_vs_peer')):>9} {fmt(r.get('ours_vs_ceiling')):>9}"
+        row += f"{fmt(r.get('ours_vs_peer')):>9} {fmt(r.get('ours_vs_ceiling')):>9} "
+        shares = [cmp[n].get(phase, {}).get("client_cpu_share") for n in names]
+        row += f"{'/'.join(f'{v:.0%}' if v is not None else '-' for v in shares):>22}"
+        heavy = any(v is not None and v > CLIENT_CPU_LIMIT for v in shares)
         errors = [f"{n}:{cmp[n][phase]['errors']}" for n in names if cmp[n].get(phase, {}).get("errors")]
-        lines.append(row + (f"  errors {' '.join(errors)}" if errors else ""))
+        lines.append(row + (" *" if heavy else "") + (f"  errors {' '.join(errors)}" if errors else ""))
+    lines.append(f"client CPU: the load generator's share of the machine for {'/'.join(names)}; * above "
+                 f"{CLIENT_CPU_LIMIT:.0%}, where the client competes with the servers it measures")
     sc = results.get("scale", {})
     if sc.get("levels"):
         levels = sorted(sc["levels"], key=int)
@@ -351,7 +360,7 @@ def table(results: dict[str, Any], scale: Scale) -> str:
         for label, p in sc["groups"].items():
             lines.append(f"  {label:36} p50 {_p50(p):8.2f} ms  p99 {_p99(p):8.2f} ms  n={p['requests']}"
                          + (f"  errors {p['errors']}" if p["errors"] else ""))
-    lines += ["", "Targets (issue 6)"]
+    lines += ["", "Targets"]
     for chk in results.get("targets", []):
         mark = {True: "met", False: "MISSED", None: "n/a"}[chk["met"]]
         lines.append(f"  {mark:6} {chk['target']}: {chk['value']} (target {chk['limit']})")

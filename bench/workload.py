@@ -10,6 +10,7 @@ import copy
 import functools
 import json
 import math
+import os
 import threading
 import time
 import uuid
@@ -158,6 +159,9 @@ class PhaseResult:
     requests: int = 0
     errors: int = 0
     first_error: dict[str, str] = field(default_factory=dict)
+    # The load generator's own CPU time over the machine's capacity in the phase: it shares the cores with the
+    # servers it drives, so above a quarter the figures measure the client as much as the servers.
+    client_cpu_share: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -166,6 +170,7 @@ class PhaseResult:
     def as_dict(self) -> dict[str, Any]:
         return {"concurrency": self.concurrency, "seconds": round(self.seconds, 3), "requests": self.requests,
                 "errors": self.errors, "rps": round(self.rps, 1), "ops": self.ops,
+                "client_cpu_share": round(self.client_cpu_share, 3),
                 **({"first_error": self.first_error} if self.first_error else {})}
 
 
@@ -215,11 +220,15 @@ def run_phase(name: str, target: Target, tasks: Iterator[Task] | Iterable[Task],
             task(target, rec)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    cpu_start = time.process_time()  # every thread of this process: the client alone, the servers run apart
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return summarise(name, concurrency, time.perf_counter() - start, rec)
+    seconds = time.perf_counter() - start
+    result = summarise(name, concurrency, seconds, rec)
+    result.client_cpu_share = (time.process_time() - cpu_start) / (seconds * (os.cpu_count() or 1)) if seconds else 0
+    return result
 
 
 # --- the Entra-shaped tasks ----------------------------------------------------------------------------

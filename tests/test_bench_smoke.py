@@ -30,6 +30,7 @@ def test_the_benchmark_runs_end_to_end_and_writes_every_figure(tmp_path: Path) -
         figures = results["compare"][target]
         for phase in ("entra", *run.WRITE_PHASES, *(f"{op}_c{c}" for op in run.READ_OPS for c in (4, 1))):
             assert figures[phase]["rps"] > 0, (target, phase)
+            assert 0 < figures[phase]["client_cpu_share"] <= 1, (target, phase)  # the client's own share
         for phase in (*run.WRITE_PHASES, *(f"{op}_c{c}" for op in run.READ_OPS for c in (4, 1))):
             assert figures[phase]["ops"], (target, phase)
             assert figures[phase]["errors"] == 0, (target, phase, figures[phase].get("first_error"))
