@@ -52,13 +52,18 @@ class Settings:
 
     @classmethod
     def from_env(cls: type[T], env: Mapping[str, str] | None = None) -> T:
-        """Build settings from `env` (default: os.environ); raise ConfigError when a secret is missing."""
+        """Build settings from `env` (default: os.environ); raise ConfigError when a secret is missing or empty."""
         source = os.environ if env is None else env
         hints = get_type_hints(cls)
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
             name = field.metadata.get("env", field.name.upper())
             if name in source:
+                # A required secret left empty would match an empty credential (an empty header or form field);
+                # an optional one (a default of "") empty means "not given".
+                required = field.metadata.get("secret") and field.default is dataclasses.MISSING
+                if required and not str(source[name]).strip():
+                    raise ConfigError(f"{name} is empty: set it to a secret value")
                 values[field.name] = _convert(str(source[name]), hints[field.name], name)
             elif field.default is dataclasses.MISSING:
                 raise ConfigError(f"{name} must be set (it is a secret and has no default)")
