@@ -247,6 +247,26 @@ def test_concurrent_member_patches_on_one_group_lose_nothing(entra: Entra) -> No
     assert sorted(m["value"] for m in entra.call("GET", path)[1]["members"]) == sorted(users[6:])
 
 
+def test_concurrent_patches_of_one_user_lose_nothing(entra: Entra) -> None:
+    """Each PATCH is applied by the directory under the user's lock: parallel ones of different attributes
+    all survive, with one new version each."""
+    user = entra.create_user("patched@contoso.com")
+    path = f"/Users/{user['id']}"
+    values = {name: f"{name}-value" for name in ("title", "nickName", "displayName", "userType", "locale",
+                                                 "timezone", "preferredLanguage", "profileUrl")}
+
+    def patch(item: tuple[str, str]) -> int:
+        op = {"op": "Replace", "path": item[0], "value": item[1]}
+        return entra.call("PATCH", path, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                          "Operations": [op]})[0]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(patch, values.items())) == [200] * len(values)
+    stored = entra.call("GET", path)[1]
+    assert {name: stored.get(name) for name in values} == values
+    assert stored["meta"]["version"] == f'W/"{int(user["meta"]["version"][3:-1]) + len(values)}"'
+
+
 def test_one_identity_provider_per_tenant_both_tokens_write_one_directory_R_DIR_15(system: System) -> None:
     """Multiple IdPs are not supported. A tenant has one Target SCIM URL; its two tokens exist to
     rotate one Entra app's secret, and whatever comes through either lands in the same directory: a

@@ -13,13 +13,15 @@ from shared.db import Prepared, column_slots, slot
 from shared.errors import Problem
 from shared.resource_types import USER
 from shared.schemas.common import utcnow
+from shared.schemas.users import UserWriteSchema
 
-from . import apple_id_assignment, audit, invitations, outcomes, provisioning_settings, rules, user_names
+from . import apple_id_assignment, audit, changes, invitations, outcomes, provisioning_settings, rules, user_names
 from .audit import SCIM, Actor
 from .models import Group, Membership, User, by_lock, db
 from .tenants import custom_attribute_names, ensure_tenant, ldap_attribute_names
 
 # Attributes kept in columns (indexed or always read), as the catalogue says; everything else lives in `data`.
+_WRITE_SCHEMA = UserWriteSchema()
 # userName first: outcomes list what was stored in this order.
 _COLUMNS = {a.name: a.stored.name for a in sorted(USER.top_level(), key=lambda a: not a.required)
             if isinstance(a.stored, Column) and a.text and not a.read_only}
@@ -245,8 +247,43 @@ def replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: 
         return _replace_user(tenant, user_id, write, if_match, actor)
 
 
+def change_user(tenant: str, user_id: str, change: Mapping[str, Any], if_match: set[int] | None = None,
+                actor: Actor = SCIM) -> dict[str, Any]:
+    """PATCH in one call: the operations applied to the stored user under its lock (changes.apply, where a
+    blank keeps the old value), then stored exactly as a PUT of the result would be. Refused whole, it
+    leaves a refused sync outcome (R-NOT-2)."""
+    with outcomes.refusals(tenant, actor, "PATCH /Users", user_id, lambda: _stored_name(tenant, user_id)), \
+            db.atomic():
+        row = _live(tenant, user_id, lock=True)
+        rules.check_version(row.version, if_match)
+        write = changes.apply(_write_shape(row), change["operations"])
+        _valid_write(write)
+        return _replace_user(tenant, user_id, {**write, "dropped": change.get("dropped", [])}, None, actor,
+                             "PATCH /Users")
+
+
+def _valid_write(write: Mapping[str, Any]) -> None:
+    """The result of a change holds the contract's types: a title is a string, emails a list of objects."""
+    errors = _WRITE_SCHEMA.validate(dict(write))
+    if errors:
+        fields = ", ".join(sorted(_error_paths(errors)))
+        raise Problem(400, f"The change leaves a value of the wrong type in {fields}: send a text value for a "
+                           "text attribute and objects for multi-valued ones.", code="invalid_value",
+                      attribute=fields.split(", ")[0])
+
+
+def _error_paths(messages: Any, prefix: str = "") -> list[str]:
+    if not isinstance(messages, Mapping):
+        return [prefix]
+    out: list[str] = []
+    for key, sub in messages.items():
+        label = f"{prefix}[{key}]" if isinstance(key, int) else (f"{prefix}.{key}" if prefix else str(key))
+        out.extend(_error_paths(sub, label))
+    return out
+
+
 def _replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: set[int] | None,
-                  actor: Actor) -> dict[str, Any]:
+                  actor: Actor, operation: str = "PUT /Users") -> dict[str, Any]:
     custom, dropped = _custom(tenant, write)
     dropped = [*write.get("dropped", []), *dropped]
     try:
@@ -274,7 +311,7 @@ def _replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match:
                 User.update(last_modified=now, version=User.version + 1).where(User.id == row.id).execute()
                 _apply(row, {}, now)
             events = [*released, *_update_events(row.id, {**audit.diff(before, _write_shape(row)), **apple})]
-            _record(tenant, now, actor, "PUT /Users", row, events, dropped)
+            _record(tenant, now, actor, operation, row, events, dropped)
     except peewee.IntegrityError:
         raise _taken(write["userName"]) from None
     return view(row, groups_of([row.id])[row.id], dropped)

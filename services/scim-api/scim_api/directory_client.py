@@ -22,6 +22,7 @@ _CODES: dict[str, tuple[int, str | None]] = {
     "uniqueness": (409, "uniqueness"),
     "not_found": (404, None),
     "version_mismatch": (412, None),
+    "no_target": (400, "noTarget"),
 }
 # An answer without a known code (a contract drift) is still told by its status, never as a 500.
 _BY_STATUS = {400: (400, "invalidValue"), 404: (404, None), 409: (409, "uniqueness"), 412: (412, None),
@@ -51,6 +52,11 @@ class DirectoryClient:
     def replace_user(self, tenant: str, user_id: str, user: dict[str, Any], if_match: int | None = None
                      ) -> dict[str, Any]:
         return self._call("PUT", tenant, f"/users/{_id(user_id)}", body=user, if_match=if_match)
+
+    def change_user(self, tenant: str, user_id: str, change: dict[str, Any], if_match: int | None = None
+                    ) -> dict[str, Any]:
+        """A PATCH as one call: the directory applies the change under the user's lock and answers the user."""
+        return self._call("PATCH", tenant, f"/users/{_id(user_id)}", body=change, if_match=if_match)
 
     def delete_user(self, tenant: str, user_id: str, if_match: int | None = None) -> None:
         self._call("DELETE", tenant, f"/users/{_id(user_id)}", if_match=if_match)

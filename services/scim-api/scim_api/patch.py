@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .attributes import USER, ResourceSpec
-from .entra import coerce, lower_keys, normalise_object, op_name, to_bool
+from .entra import coerce, lower_keys, op_name
 from .errors import ScimError
-from .paths import Path, equalities, matches, parse_path
+from .paths import Path, parse_path
+from .resources import EXTENSION_KEYS, custom_values, manager_id, unknown_attribute
 
 Op = tuple[str, Path, Any]  # (add|replace|remove, path, value)
 _IGNORED_IN_VALUE = frozenset({"schemas", "meta", "id"})  # envelope keys some clients echo in a path-less value
@@ -52,175 +52,74 @@ def _syntax(detail: str) -> ScimError:
     return ScimError(400, detail, "invalidSyntax")
 
 
-def _blank(value: Any) -> bool:
-    # R-DIR-7: "" or null keeps the stored value, so such an add/replace changes nothing.
-    return value is None or value == ""
+# --- users: SCIM operations in the contract's terms (the directory applies them) ----------------------
 
 
-# --- users: applied to the whole SCIM document --------------------------------------------------
-
-
-def apply_user_patch(doc: Mapping[str, Any], body: Any) -> dict[str, Any]:
-    """The new SCIM User document after every operation, in order (RFC 7644 §3.5.2: all or nothing)."""
-    new = copy.deepcopy(dict(doc))
+def user_change(body: Any) -> dict[str, Any]:
+    """A SCIM PATCH of a user as the contract's UserChange: every Entra form turned into operations on the
+    directory's user (attribute, sub-attribute, element filter, value in canonical spelling and types).
+    What this server has no attribute for is reported in `dropped`, as for a POST or PUT."""
+    out: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
     for name, path, value in operations(body, USER):
-        _apply(new, name, path, value)
-    return new
+        _translate(out, dropped, name, path, value)
+    return {"operations": out, "dropped": dropped}
 
 
-def _apply(doc: dict[str, Any], name: str, path: Path, value: Any) -> None:
+def _translate(out: list[dict[str, Any]], dropped: list[dict[str, Any]], name: str, path: Path, value: Any) -> None:
     if path.spec is not None and path.spec.read_only:
         raise ScimError(400, f"'{path.attr}' is read-only and cannot be changed by PATCH.", "mutability")
-    if path.urn and path.attr is None:
-        return _apply_extension(doc, name, path, value)
-    holder = doc.setdefault(path.urn, {}) if path.urn else doc
-    if not isinstance(holder, dict):
-        holder = doc[path.urn] = {}
-    if path.filter is not None:
-        return _apply_filtered(holder, name, path, value)
-    if path.spec is not None and path.spec.multi:
-        return _apply_multi(holder, name, path, value)
-    if path.spec is not None and path.spec.kind == "complex":
-        return _apply_complex(holder, name, path, value)
-    if name == "remove":
-        holder.pop(path.attr, None)
-    elif path.sub:  # an unknown attribute with a sub-attribute: kept for the 'dropped' report
-        holder[f"{path.attr}.{path.sub}"] = value
-    elif not _blank(value):
-        holder[path.attr] = coerce(path.spec, value)
-
-
-def _apply_extension(doc: dict[str, Any], name: str, path: Path, value: Any) -> None:
-    if name == "remove":
-        doc.pop(path.urn, None)
-        return
-    if not isinstance(value, Mapping):
-        raise ScimError(400, f"The value for '{path.text}' must be an object of its attributes.", "invalidValue")
-    for key, sub in value.items():
-        _apply(doc, name, parse_path(f"{path.urn}:{key}", USER), sub)
-
-
-def _apply_complex(holder: dict[str, Any], name: str, path: Path, value: Any) -> None:
-    if name != "remove" and _blank(value):
-        return  # R-DIR-7; this is also how Entra "clears" a manager (replace with "")
-    current = holder.get(path.attr)
-    current = dict(current) if isinstance(current, Mapping) else {}
-    if path.sub:
+    container = EXTENSION_KEYS.get(path.urn) if path.urn else None
+    if path.urn and path.attr is None:  # the whole extension object
         if name == "remove":
-            current.pop(path.sub, None)
+            out.append(_op(name, container, None))
+        elif not isinstance(value, Mapping):
+            raise ScimError(400, f"The value for '{path.text}' must be an object of its attributes.", "invalidValue")
         else:
-            current[path.sub] = coerce(path.spec.child(path.sub), value)
-    elif name == "remove":
-        holder.pop(path.attr, None)
+            for key, sub in value.items():
+                _translate(out, dropped, name, parse_path(f"{path.urn}:{key}", USER), sub)
         return
-    elif isinstance(value, Mapping):  # RFC 7644 §3.5.2.3: sub-attributes not given are left unchanged
-        current.update({k: v for k, v in normalise_object(value, path.spec.sub).items() if not _blank(v)})
-    elif path.attr == "manager" and isinstance(value, str | int):
-        current = {"value": str(value)}  # Entra's bare-string manager id (HOW, SCIM-SDK issue 686)
-    else:
-        raise ScimError(400, f"The value for '{path.text}' must be an object of sub-attributes.", "invalidValue")
-    holder[path.attr] = current
-
-
-def _elements(holder: dict[str, Any], attr: str) -> list[Any]:
-    values = holder.get(attr)
-    return values if isinstance(values, list) else []
-
-
-def _apply_multi(holder: dict[str, Any], name: str, path: Path, value: Any) -> None:
-    if name == "remove" and not path.sub:
-        holder.pop(path.attr, None)
+    if container == "custom":
+        return _translate_custom(out, dropped, name, path, value)
+    unknown = _unknown_name(path)
+    if unknown:
+        if all(d["attribute"] != unknown for d in dropped):
+            dropped.append(unknown_attribute(unknown))
         return
-    if path.sub:  # 'emails.value' without a filter: every value (RFC 7644 §3.5.2)
-        elements = _elements(holder, path.attr) or ([] if name == "remove" else [{}])
-        holder[path.attr] = elements
-        for element in elements:
-            _set_sub(element, name, path, value)
-        _prune(holder, path.attr)
+    if container == "enterprise" and path.attr == "manager":  # kept as the manager's user id
+        if path.sub in (None, "value"):
+            out.append(_op(name, container, "manager", value=manager_id(value)))
+        return  # $ref and displayName are answered from the id, never kept
+    spec = path.spec
+    coerced = coerce(spec.child(path.sub) if path.sub else spec, value)
+    out.append(_op(name, container, path.attr, path.sub, path.filter, coerced))
+
+
+def _unknown_name(path: Path) -> str | None:
+    """The attribute as named, when this server keeps nothing under it."""
+    if path.spec is None:
+        return path.text if path.urn is None and path.attr and path.attr.lower().startswith("urn:") else (
+            f"{path.urn}:{path.attr}" if path.urn else path.attr) + (f".{path.sub}" if path.sub else "")
+    if path.sub and path.spec.child(path.sub) is None:
+        return f"{path.attr}.{path.sub}"
+    return None
+
+
+def _translate_custom(out: list[dict[str, Any]], dropped: list[dict[str, Any]], name: str, path: Path,
+                      value: Any) -> None:
+    if path.sub or path.filter is not None:
+        dropped.append(unknown_attribute(path.text, "A custom attribute holds one text value."))
         return
-    if _blank(value):
-        return
-    new = [coerce(path.spec, v) for v in (value if isinstance(value, list) else [value])]
-    if not all(isinstance(v, dict) for v in new):
-        raise ScimError(400, f"The value for '{path.text}' must be a list of objects.", "invalidValue")
-    if name == "replace":  # RFC 7644 §3.5.2.3: the whole list
-        holder[path.attr] = new
-    else:
-        holder[path.attr] = _merge(_elements(holder, path.attr), new)
-    _one_primary(holder[path.attr])
+    kept = custom_values({path.attr: value}, dropped)
+    if path.attr in kept or name == "remove":
+        out.append(_op(name, "custom", path.attr, value=kept.get(path.attr)))
 
 
-def _merge(current: list[Any], new: list[dict[str, Any]]) -> list[Any]:
-    """RFC 7644 §3.5.2.1 add; a value whose 'type' exists updates it (TUT: 'type' values are unique)."""
-    merged = [dict(e) if isinstance(e, dict) else e for e in current]
-    for item in new:
-        same = next((e for e in merged if isinstance(e, dict) and item.get("type") is not None
-                     and str(e.get("type", "")).lower() == str(item["type"]).lower()), None)
-        if same is not None:
-            same.update({k: v for k, v in item.items() if not _blank(v)})
-        elif item not in merged:
-            merged.append(item)
-    return merged
+def _op(name: str, container: str | None, attr: str | None, sub: str | None = None, flt: Any = None,
+        value: Any = None) -> dict[str, Any]:
+    return {"op": name, "container": container, "attribute": attr, "sub": sub,
+            "filter": None if flt is None else _as_lists(flt), "value": value}
 
 
-def _apply_filtered(holder: dict[str, Any], name: str, path: Path, value: Any) -> None:
-    elements = _elements(holder, path.attr)
-    hits = [e for e in elements if matches(path.filter, e)]
-    if name == "remove":
-        if path.sub:
-            for element in hits:
-                element.pop(path.sub, None)
-        else:
-            elements = [e for e in elements if not any(e is h for h in hits)]
-        holder[path.attr] = elements
-        _prune(holder, path.attr)
-        return
-    if _blank(value):
-        return
-    if not hits:  # Entra: create the value the filter describes (SCIM-SDK issue 416, REF issue 48)
-        seed = equalities(path.filter)
-        if seed is None:
-            raise ScimError(400, f"No value of '{path.attr}' matches '{path.text}'.", "noTarget")
-        hits = [dict(seed)]
-        elements = [*elements, hits[0]]
-    holder[path.attr] = elements
-    for element in hits:
-        if path.sub:
-            _set_sub(element, name, path, value)
-        elif isinstance(value, Mapping):
-            replacement = normalise_object(value, path.spec.sub)
-            element.update(replacement) if name == "add" else _replace_all(element, replacement)
-        else:
-            raise ScimError(400, f"The value for '{path.text}' must be an object.", "invalidValue")
-    _one_primary(elements)
-
-
-def _replace_all(element: dict[str, Any], replacement: dict[str, Any]) -> None:
-    kept = {k: v for k, v in element.items() if k == "type"}
-    element.clear()
-    element.update({**kept, **replacement})
-
-
-def _set_sub(element: Any, name: str, path: Path, value: Any) -> None:
-    if not isinstance(element, dict):
-        return
-    if name == "remove":
-        element.pop(path.sub, None)
-    elif not _blank(value):
-        element[path.sub] = coerce(path.spec.child(path.sub) if path.spec else None, value)
-
-
-def _one_primary(elements: list[Any]) -> None:
-    """RFC 7643 §2.4: at most one value has primary true; the last one set wins."""
-    primaries = [e for e in elements if isinstance(e, dict) and to_bool(e.get("primary")) is True]
-    for element in primaries[:-1]:
-        element["primary"] = False
-
-
-def _prune(holder: dict[str, Any], attr: str) -> None:
-    """A value left with only its labels ('type', 'primary') after a remove is gone: it has no data."""
-    labels = {"type", "primary", "display"}
-    holder[attr] = [e for e in _elements(holder, attr)
-                    if not isinstance(e, dict) or any(k not in labels and not _blank(v) for k, v in e.items())]
-    if not holder[attr]:
-        holder.pop(attr)
+def _as_lists(flt: Any) -> Any:
+    return [_as_lists(part) if isinstance(part, tuple) else part for part in flt]

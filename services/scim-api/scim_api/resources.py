@@ -42,7 +42,7 @@ def user_write(doc: Mapping[str, Any], *, replace: bool = False) -> dict[str, An
             continue
         attr = USER.attr(key)
         if attr is None:
-            dropped.append(_unknown(key))
+            dropped.append(unknown_attribute(key))
         elif not attr.read_only:  # read-only input is ignored (RFC 7644 §3.5.1)
             out[attr.name] = _attribute(attr, value, dropped)
     if replace:
@@ -61,7 +61,7 @@ def group_write(doc: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in doc.items():
         attr = GROUP.attr(key)
         if attr is None:
-            dropped.append(_unknown(key))
+            dropped.append(unknown_attribute(key))
         elif not attr.read_only:
             out[attr.name] = _attribute(attr, value, dropped)
     if out.get("members") is None:
@@ -77,7 +77,7 @@ def _is_text(name: str) -> bool:
     return attr is not None and attr.kind == "string" and not attr.multi
 
 
-def _unknown(name: str, detail: str | None = None) -> dict[str, Any]:
+def unknown_attribute(name: str, detail: str | None = None) -> dict[str, Any]:
     return {"attribute": name, "reason": "unknown_attribute",
             "detail": detail or "This server has no such attribute; remove its mapping in Entra ID."}
 
@@ -108,7 +108,7 @@ def _complex(attr: Attr, value: Any, label: str, dropped: list[dict[str, Any]]) 
 
 def _drop_once(dropped: list[dict[str, Any]], name: str) -> None:
     if all(d["attribute"] != name for d in dropped):
-        dropped.append(_unknown(name))
+        dropped.append(unknown_attribute(name))
 
 
 def _extension(urn: str, value: Any, dropped: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -117,28 +117,28 @@ def _extension(urn: str, value: Any, dropped: list[dict[str, Any]]) -> dict[str,
     if not isinstance(value, Mapping):
         raise _invalid(f"'{urn}' must be an object.")
     if urn == CUSTOM_USER_SCHEMA:
-        return _custom(value, dropped)
+        return custom_values(value, dropped)
     catalogue = USER.extension(urn)[1] or {}
     out: dict[str, Any] = {}
     for key, sub in value.items():
         if key.lower() not in catalogue:
-            dropped.append(_unknown(f"{urn}:{key}"))
+            dropped.append(unknown_attribute(f"{urn}:{key}"))
         elif key == "manager":
-            out[key] = _manager_id(sub)
+            out[key] = manager_id(sub)
         else:
             out[key] = sub
     # An object with nothing left is the extension removed (the directory keeps what an object leaves out).
     return out or None
 
 
-def _manager_id(value: Any) -> Any:
+def manager_id(value: Any) -> Any:
     # Entra sends the manager as a bare id (HOW, SCIM-SDK issue 686); RFC 7643 §4.3 as {"value": id}.
     if isinstance(value, Mapping):
         return value.get("value")
     return value
 
 
-def _custom(value: Mapping[str, Any], dropped: list[dict[str, Any]]) -> dict[str, Any]:
+def custom_values(value: Mapping[str, Any], dropped: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, sub in value.items():
         if isinstance(sub, str | type(None)):
@@ -146,7 +146,7 @@ def _custom(value: Mapping[str, Any], dropped: list[dict[str, Any]]) -> dict[str
         elif isinstance(sub, bool | int | float):
             out[key] = json.dumps(sub)  # its JSON text: the value as sent, in a string attribute
         else:
-            dropped.append(_unknown(f"{CUSTOM_USER_SCHEMA}:{key}", "A custom attribute holds one text value."))
+            dropped.append(unknown_attribute(f"{CUSTOM_USER_SCHEMA}:{key}", "A custom attribute holds one text value."))
     return out
 
 

@@ -1,4 +1,5 @@
-"""RFC 7644 §3.5.2 PATCH with every Entra form, applied to documents (no HTTP, no directory)."""
+"""RFC 7644 §3.5.2 PATCH with every Entra form: translated by scim-api (patch.user_change) and applied by the
+directory's change (directory.changes.apply) to a user, without HTTP or a database."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ from typing import Any
 
 import pytest
 
+from directory import changes
+from scim_api.attributes import USER as USER_SPEC
+from scim_api.entra import normalise
 from scim_api.errors import ScimError
 from scim_api.group_patch import group_delta
-from scim_api.patch import apply_user_patch
+from scim_api.patch import user_change
+from scim_api.resources import user_write
+from shared.errors import Problem
 
 from .conftest import load
 
@@ -25,6 +31,26 @@ USER: dict[str, Any] = {
     IVANTI: {"custAttr1": "blue"},
     "meta": {"resourceType": "User"},
 }
+
+
+def apply_user_patch(doc: dict[str, Any], body: Any) -> dict[str, Any]:
+    """The SCIM document after the PATCH: translated, applied to the contract's user, shown as SCIM again."""
+    user = {k: v for k, v in user_write(normalise(doc, USER_SPEC)).items() if k != "dropped"}
+    operations = user_change(body)["operations"]  # scim-api's own refusals are SCIM errors already
+    try:
+        new = changes.apply(user, operations)
+    except Problem as exc:  # the directory's refusal, as scim-api passes it on (directory_client)
+        raise ScimError(400, exc.detail, {"no_target": "noTarget"}.get(exc.code, "invalidValue")) from None
+    out = {k: doc[k] for k in ("schemas", "id", "meta") if k in doc}
+    out.update({k: v for k, v in new.items() if k not in ("enterprise", "custom") and v not in (None, [], {})})
+    enterprise = dict(new.get("enterprise") or {})
+    if enterprise.get("manager"):
+        enterprise["manager"] = {"value": enterprise["manager"]}
+    if enterprise:
+        out[ENT] = enterprise
+    if "custom" in new:
+        out[IVANTI] = new["custom"]
+    return out
 
 
 def patch(*ops: dict[str, Any]) -> dict[str, Any]:
@@ -173,11 +199,16 @@ def test_replace_of_a_multi_valued_attribute_replaces_the_list() -> None:
     assert doc["phoneNumbers"] == [{"value": "1", "type": "mobile"}]
 
 
-def test_unknown_attributes_are_carried_for_the_dropped_report() -> None:
-    doc = apply({"op": "add", "path": "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag",
-                 "value": "x"}, {"op": "replace", "path": "favouriteColour", "value": "red"})
-    assert doc["urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag"] == "x"
-    assert doc["favouriteColour"] == "red"
+def test_unknown_attributes_are_reported_dropped_and_change_nothing() -> None:
+    unknown = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:tag"
+    body = patch({"op": "add", "path": unknown, "value": "x"}, {"op": "replace", "path": "favouriteColour",
+                                                                 "value": "red"},
+                 {"op": "replace", "path": "name.nickname", "value": "Ann"})
+    change = user_change(body)
+    assert change["operations"] == []
+    assert [d["attribute"] for d in change["dropped"]] == [unknown, "favouriteColour", "name.nickname"]
+    assert {d["reason"] for d in change["dropped"]} == {"unknown_attribute"}
+    assert apply_user_patch(copy.deepcopy(USER), body) == USER
 
 
 @pytest.mark.parametrize("body, expected", [

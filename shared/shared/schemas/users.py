@@ -112,3 +112,28 @@ class UserSchema(UserWriteSchema):
     managedAppleId = fields.String(load_default=None, allow_none=True, metadata={
         "description": "R-DIR-12: derived by the directory when the tenant turned Managed Apple ID on; "
                        "never written by a client"})
+
+
+class UserOperationSchema(Strict):
+    """One operation of a PATCH in the contract's terms (scim-api translated the SCIM path and value)."""
+
+    op = fields.String(required=True, validate=validate.OneOf(["add", "replace", "remove"]))
+    # None: a top-level attribute; else the contract key of an extension ("enterprise", "custom").
+    container = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["enterprise", "custom"]))
+    # None with a container: the whole extension object.
+    attribute = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=256))
+    sub = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=256))
+    # An element filter of a multi-valued attribute: ["cmp", sub, op, value] | ["pr", sub] | ["and"|"or", a, b]
+    # | ["not", a], as scim-api parsed it from `emails[type eq "work"]`.
+    filter = fields.Raw(load_default=None, allow_none=True)
+    value = fields.Raw(load_default=None, allow_none=True)
+
+
+class UserChangeSchema(Strict):
+    """A PATCH of a user as one call: the directory applies the operations to the stored user under its lock
+    and its rules (a blank keeps the old value), and answers the new user."""
+
+    operations = fields.List(fields.Nested(UserOperationSchema), required=True, validate=validate.Length(min=1,
+                                                                                                           max=1000))
+    # Attributes scim-api could not map (unknown to our schemas): recorded with the write.
+    dropped = fields.List(fields.Nested(DroppedSchema), load_default=list)

@@ -20,7 +20,7 @@ from shared.schemas.audit import AuditPageSchema, AuditQuerySchema
 from shared.schemas.groups import GroupPatchSchema, GroupSchema, GroupWriteSchema
 from shared.schemas.outcomes import OutcomePageSchema, OutcomeQuerySchema
 from shared.schemas.queries import PageSchema, SearchSchema
-from shared.schemas.users import UserSchema, UserWriteSchema
+from shared.schemas.users import UserChangeSchema, UserSchema, UserWriteSchema
 from shared.tenants import check_tenant
 
 from .. import audit, groups, invitations, outcomes, queries, users
@@ -30,7 +30,7 @@ from ..tenants import custom_attribute_names
 log = logging.getLogger(__name__)
 bp = Blueprint("internal", __name__, url_prefix="/internal/v1/tenants/<tenant>")
 
-_user_write, _user = UserWriteSchema(), UserSchema()
+_user_write, _user, _user_change = UserWriteSchema(), UserSchema(), UserChangeSchema()
 _group_write, _group_patch, _group = GroupWriteSchema(), GroupPatchSchema(), GroupSchema()
 _search, _page = SearchSchema(), PageSchema()
 _audit_query, _audit_page = AuditQuerySchema(), AuditPageSchema()
@@ -161,6 +161,14 @@ def replace_user(tenant: str, user_id: str) -> Any:
     actor = _actor()
     write = _write(tenant, actor, "PUT /Users", user_id, _user_write)
     return jsonify(_user.dump(users.replace_user(tenant, user_id, write, _if_match(), actor)))
+
+
+@bp.patch("/users/<user_id>")
+@internal
+def change_user(tenant: str, user_id: str) -> Any:
+    actor = _actor()
+    change = _write(tenant, actor, "PATCH /Users", user_id, _user_change)
+    return jsonify(_user.dump(users.change_user(tenant, user_id, change, _if_match(), actor)))
 
 
 @bp.delete("/users/<user_id>")

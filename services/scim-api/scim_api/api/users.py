@@ -8,8 +8,7 @@ from flask import Blueprint, Response, g
 
 from ..attributes import USER
 from ..entra import normalise
-from ..errors import ScimError
-from ..patch import apply_user_patch
+from ..patch import user_change
 from ..projection import project
 from ..resources import location, user_to_scim, user_write
 from .lists import run_query
@@ -21,13 +20,11 @@ from .protocol import (
     json_body,
     no_content,
     not_modified,
-    precondition_failed,
     projection_args,
     scim_response,
 )
 
 bp = Blueprint("users", __name__, url_prefix="/Users")
-PATCH_ATTEMPTS = 4  # read-apply-replace cycles before giving up on a user that keeps changing
 
 
 def answer(user: dict[str, Any], status: int = 200) -> Response:
@@ -72,28 +69,11 @@ def replace(user_id: str) -> Response:
 
 @bp.patch("/<user_id>")
 def patch(user_id: str) -> Response:
-    """RFC 7644 §3.5.2 on the whole document, then a replace guarded by the version that was read.
-
-    A concurrent change makes the replace fail with 412; the cycle then starts again from a fresh read,
-    unless the client itself sent If-Match, in which case its precondition has failed.
-    """
-    body = json_body()
-    client_version = expected_version(lambda: _current_version(user_id))
-    for _attempt in range(PATCH_ATTEMPTS):
-        current = directory().get_user(g.tenant, user_id)
-        if client_version is not None and current["version"] != client_version:
-            raise precondition_failed()
-        before = user_to_scim(current, base_url())
-        write = user_write(apply_user_patch(before, body), replace=True)
-        if not write["dropped"] and write == user_write(before, replace=True):
-            return answer(current)  # RFC 7644 §3.5.2.1: no change, no new version
-        try:
-            return answer(directory().replace_user(g.tenant, user_id, write, current["version"]))
-        except ScimError as exc:
-            if exc.status != 412 or client_version is not None:
-                raise
-    raise ScimError(409, "The user kept changing while this PATCH was applied; it will be retried.",
-                    headers={"Retry-After": "1"})
+    """RFC 7644 §3.5.2 as one directory call: the operations in the contract's terms, applied by the directory
+    to the stored user under its lock and answered as the new user (no read-modify-write here)."""
+    change = user_change(json_body())
+    version = expected_version(lambda: _current_version(user_id))
+    return answer(directory().change_user(g.tenant, user_id, change, version))
 
 
 @bp.delete("/<user_id>")
