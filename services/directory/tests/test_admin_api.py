@@ -197,3 +197,14 @@ def test_custom_attribute_changes_are_admin_actions_in_the_audit_log_R_DIR_13(ad
     assert [(e["kind"], e["subjectType"], e["changes"]) for e in events] == [
         ("custom_attribute.deleted", "tenant", {"custAttr1": {"before": "idp", "after": None}}),
         ("custom_attribute.added", "tenant", {"custAttr1": {"before": None, "after": "idp"}})]
+
+
+@pytest.mark.parametrize("country", ["\x00", "a\u0000b", "\ud800"])
+def test_text_no_database_stores_is_a_400_on_every_engine(admin: Any, country: str) -> None:
+    """PostgreSQL refuses U+0000 and unpaired surrogates: the admin API says so instead of failing (500)."""
+    body = {"source": "ldap", "userName": "ann@example.com", "emails": [{"value": "ann@example.com"}],
+            "name": {"formatted": "Ann"}, "addresses": [{"country": country}]}
+    resp = admin("POST", "/users", body)
+    assert resp.status_code == 400, resp.get_json()
+    assert resp.get_json()["code"] == "invalid_value"
+    assert admin("GET", "/users?q=ann").get_json()["items"] == []

@@ -12,6 +12,7 @@ from flask import Response, current_app, g, request
 from shared.etags import entity_versions
 from shared.schemas.queries import MAX_PAGE
 from shared.scim import SCIM_MEDIA_TYPE, target_scim_url
+from shared.storable import unstorable
 
 from ..attributes import ResourceSpec
 from ..directory_client import DirectoryClient
@@ -54,9 +55,9 @@ def json_body() -> dict[str, Any]:
         raise ScimError(400, "The request body is not valid UTF-8 text.", "invalidSyntax") from None
     except ValueError as exc:
         raise ScimError(400, f"The request body is not valid JSON ({exc}).", "invalidSyntax") from None
-    if _holds_nul(body):
-        raise ScimError(400, "The request body contains a NUL character (U+0000), which no attribute may hold.",
-                        "invalidValue")
+    found = unstorable(body)  # a NUL here: encoded surrogates were refused above
+    if found:
+        raise ScimError(400, f"The request body contains {found}, which no attribute may hold.", "invalidValue")
     if not isinstance(body, dict):
         raise ScimError(400, "The request body must be a JSON object.", "invalidSyntax")
     return body
@@ -192,22 +193,6 @@ def canonical_path(text: str, spec: ResourceSpec) -> str:
     if path.sub:
         name += "." + path.sub
     return f"{path.urn}:{name}" if path.urn else name
-
-
-def _holds_nul(value: Any) -> bool:
-    """Whether a parsed JSON value has U+0000 in any key or string (PostgreSQL text cannot hold it)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def _excerpt(text: str, limit: int = 200) -> str:
