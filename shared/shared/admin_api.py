@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 from flask_smorest import Api
-
-from .errors import Problem
-from .storable import unstorable
 
 ADMIN_PREFIX = "/admin/v1"
 _SECURITY = {
@@ -24,15 +21,4 @@ def install_admin_api(app: Flask, title: str) -> Api:
     """
     app.config.update(API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.0.3",
                       OPENAPI_URL_PREFIX=ADMIN_PREFIX, OPENAPI_JSON_PATH="openapi.json")
-    app.before_request(_refuse_unstorable_text)
     return Api(app, spec_kwargs=_SECURITY)
-
-
-def _refuse_unstorable_text() -> None:
-    """A JSON body holding text no database stores is a 400 before any view runs, on every engine alike
-    (SQLite would store a NUL that PostgreSQL refuses with an error)."""
-    if request.is_json and request.content_length:
-        found = unstorable(request.get_json(silent=True))
-        if found:
-            raise Problem(400, f"The request body contains {found}, which no value may hold: remove it and "
-                               "send the request again.", code="invalid_value")

@@ -22,6 +22,7 @@ from .errors import Problem, ServiceUnavailable
 from .http import ServiceClient
 from .ratelimit import AuthFailureLimiter
 from .schemas.tokens import AdminIdentitySchema
+from .storable import refuse_unstorable_body
 from .tenants import no_such_tenant
 
 MAX_CACHED = 1_000
@@ -96,6 +97,7 @@ def admin_for(tenant: str | None) -> AdminIdentity:
         raise unauthorized()
     if tenant is not None and not admin.may_act_on(tenant):
         raise no_such_tenant(tenant)
+    refuse_unstorable_body()
     return admin
 
 

@@ -150,3 +150,14 @@ def test_body_too_large_is_413(env: dict, client: FlaskClient, admin: dict) -> N
                        headers=admin)
     assert_problem(resp, 413)
     assert Tenant.select().count() == 0
+
+
+@pytest.mark.parametrize("name", ["ops\x00", "\ud800"])
+def test_text_no_database_stores_is_a_400_after_authentication(client: FlaskClient, admin: dict, tenant: str,
+                                                               name: str) -> None:
+    """U+0000 and unpaired surrogates: a 400 naming what to remove, on every engine; unauthenticated, still 401."""
+    body = assert_problem(client.post(f"/admin/v1/tenants/{tenant}/admin-keys", json={"name": name},
+                                      headers=admin), 400, "invalid_value")
+    assert "remove it" in body["detail"]
+    assert_problem(client.post(f"/admin/v1/tenants/{tenant}/admin-keys", json={"name": name}), 401)
+    assert client.get(f"/admin/v1/tenants/{tenant}/admin-keys", headers=admin).get_json()["items"] == []

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from shared.credentials import AdminIdentity, bearer_token
 from shared.errors import Problem
 from shared.scim import target_scim_url
+from shared.storable import refuse_unstorable_body
 
 from .. import tokens
 from ..tokens import ACTIVE, INACTIVE
@@ -32,6 +33,7 @@ def _authenticate() -> None:
             (request.view_args or {}).get("tenant"), UNAUTHORIZED)
         raise Problem(401, UNAUTHORIZED, code="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="admin"'})
     g.admin = admin
+    refuse_unstorable_body()
 
 
 def _admin() -> AdminIdentity:
