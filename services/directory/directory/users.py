@@ -252,14 +252,9 @@ def change_user(tenant: str, user_id: str, change: Mapping[str, Any], if_match: 
     """PATCH in one call: the operations applied to the stored user under its lock (changes.apply, where a
     blank keeps the old value), then stored exactly as a PUT of the result would be. Refused whole, it
     leaves a refused sync outcome (R-NOT-2)."""
-    with outcomes.refusals(tenant, actor, "PATCH /Users", user_id, lambda: _stored_name(tenant, user_id)), \
-            db.atomic():
-        row = _live(tenant, user_id, lock=True)
-        rules.check_version(row.version, if_match)
-        write = changes.apply(_write_shape(row), change["operations"])
-        _valid_write(write)
-        return _replace_user(tenant, user_id, {**write, "dropped": change.get("dropped", [])}, None, actor,
-                             "PATCH /Users")
+    with outcomes.refusals(tenant, actor, "PATCH /Users", user_id, lambda: _stored_name(tenant, user_id)):
+        return _replace_user(tenant, user_id, {"dropped": change.get("dropped", [])}, if_match, actor,
+                             "PATCH /Users", change["operations"])
 
 
 def _valid_write(write: Mapping[str, Any]) -> None:
@@ -283,13 +278,19 @@ def _error_paths(messages: Any, prefix: str = "") -> list[str]:
 
 
 def _replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match: set[int] | None,
-                  actor: Actor, operation: str = "PUT /Users") -> dict[str, Any]:
-    custom, dropped = _custom(tenant, write)
-    dropped = [*write.get("dropped", []), *dropped]
+                  actor: Actor, operation: str = "PUT /Users",
+                  operations: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The stored user replaced by `write`; with `operations` (a PATCH), by the stored user with them applied,
+    read under the same lock."""
     try:
         with db.atomic():
             row = _live(tenant, user_id, lock=True)
             rules.check_version(row.version, if_match)
+            if operations is not None:
+                write = {**changes.apply(_write_shape(row), operations), "dropped": write.get("dropped", [])}
+                _valid_write(write)
+            custom, dropped = _custom(tenant, write)
+            dropped = [*write.get("dropped", []), *dropped]
             merged = _with_ldap_values(tenant, _write_shape(row),
                                        rules.merge_replace(_write_shape(row), {**write, "custom": custom}))
             _check(merged)  # R-DIR-1 and R-DIR-2 hold for the result, not only for what was sent

@@ -9,7 +9,7 @@ from .attributes import USER, ResourceSpec
 from .entra import coerce, lower_keys, op_name
 from .errors import ScimError
 from .paths import Path, parse_path
-from .resources import EXTENSION_KEYS, custom_values, manager_id, unknown_attribute
+from .resources import EXTENSION_KEYS, custom_values, drop_once, manager_id, unknown_attribute
 
 Op = tuple[str, Path, Any]  # (add|replace|remove, path, value)
 _IGNORED_IN_VALUE = frozenset({"schemas", "meta", "id"})  # envelope keys some clients echo in a path-less value
@@ -83,8 +83,7 @@ def _translate(out: list[dict[str, Any]], dropped: list[dict[str, Any]], name: s
         return _translate_custom(out, dropped, name, path, value)
     unknown = _unknown_name(path)
     if unknown:
-        if all(d["attribute"] != unknown for d in dropped):
-            dropped.append(unknown_attribute(unknown))
+        drop_once(dropped, unknown)
         return
     if container == "enterprise" and path.attr == "manager":  # kept as the manager's user id
         if path.sub in (None, "value"):
@@ -98,8 +97,10 @@ def _translate(out: list[dict[str, Any]], dropped: list[dict[str, Any]], name: s
 def _unknown_name(path: Path) -> str | None:
     """The attribute as named, when this server keeps nothing under it."""
     if path.spec is None:
-        return path.text if path.urn is None and path.attr and path.attr.lower().startswith("urn:") else (
-            f"{path.urn}:{path.attr}" if path.urn else path.attr) + (f".{path.sub}" if path.sub else "")
+        if path.urn is None and path.attr and path.attr.lower().startswith("urn:"):
+            return path.text  # an extension this server does not serve
+        name = f"{path.urn}:{path.attr}" if path.urn else path.attr
+        return name + (f".{path.sub}" if path.sub else "")
     if path.sub and path.spec.child(path.sub) is None:
         return f"{path.attr}.{path.sub}"
     return None

@@ -145,48 +145,6 @@ def _literal(raw: str, path: str) -> Any:
         raise invalid_path(path, f"{raw} is not a string, number, true, false or null") from None
 
 
-def matches(flt: Filter, element: Any) -> bool:
-    """Whether one value of a multi-valued attribute matches; text compares ignore case (caseExact false)."""
-    if not isinstance(element, dict):
-        return False
-    kind = flt[0]
-    if kind == "and":
-        return matches(flt[1], element) and matches(flt[2], element)
-    if kind == "or":
-        return matches(flt[1], element) or matches(flt[2], element)
-    if kind == "not":
-        return not matches(flt[1], element)
-    value = element.get(flt[1])
-    if kind == "pr":
-        return value not in (None, "", [])
-    return _compare(value, flt[2], flt[3])
-
-
-def _compare(have: Any, op: str, want: Any) -> bool:
-    if isinstance(have, str) and isinstance(want, str):
-        have, want = have.lower(), want.lower()
-    if op in ("eq", "ne"):
-        return (have == want) == (op == "eq")
-    if have is None or want is None or type(have) is not type(want):
-        return False
-    if op in ("co", "sw", "ew"):
-        return isinstance(have, str) and {"co": want in have, "sw": have.startswith(want),
-                                          "ew": have.endswith(want)}[op]
-    return {"gt": have > want, "ge": have >= want, "lt": have < want, "le": have <= want}[op]
-
-
-def equalities(flt: Filter | None) -> dict[str, Any] | None:
-    """{'type': 'work'} for 'type eq "work"' (and-joined eq only); None when the filter is anything else."""
-    if flt is None:
-        return None
-    if flt[0] == "cmp" and flt[2] == "eq":
-        return {flt[1]: flt[3]}
-    if flt[0] == "and":
-        left, right = equalities(flt[1]), equalities(flt[2])
-        return {**left, **right} if left is not None and right is not None else None
-    return None
-
-
 def alternatives(flt: Filter, sub: str) -> list[Any] | None:
     """['a', 'b'] for 'value eq "a" or value eq "b"'; None when the filter is anything else."""
     if flt[0] == "cmp" and flt[2] == "eq" and flt[1] == sub:

@@ -100,13 +100,13 @@ def _complex(attr: Attr, value: Any, label: str, dropped: list[dict[str, Any]]) 
     kept = {}
     for key, sub in value.items():
         if attr.child(key) is None:
-            _drop_once(dropped, f"{label}.{key}")
+            drop_once(dropped, f"{label}.{key}")
         else:
             kept[key] = sub
     return kept
 
 
-def _drop_once(dropped: list[dict[str, Any]], name: str) -> None:
+def drop_once(dropped: list[dict[str, Any]], name: str) -> None:
     if all(d["attribute"] != name for d in dropped):
         dropped.append(unknown_attribute(name))
 
