@@ -13,8 +13,5 @@ graceful_timeout = 10
 accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-# One JSON line per request; the query string is left out because it may carry user data.
-access_log_format = (
-    '{"ts":"%(t)s","service":"' + os.environ.get("SERVICE_NAME", "service") + '","method":"%(m)s",'
-    '"path":"%(U)s","status":%(s)s,"bytes":"%(B)s","duration_us":%(D)s,"request_id":"%({x-request-id}o)s"}'
-)
+# One JSON line per request (shared.access_log: the same fields as a %-format, for a fraction of its CPU).
+logger_class = "shared.access_log.AccessLogger"
