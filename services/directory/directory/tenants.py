@@ -63,16 +63,19 @@ def define_custom_attribute(tenant: str, name: str, kind: str = "idp") -> str:
     return name
 
 
+# Read on every user write: built once (peewee's SQL building cost more than the lookups themselves).
+_NAMES = Prepared(lambda: CustomAttribute.select(CustomAttribute.name).where(CustomAttribute.tenant == slot("tenant"))
+                  .order_by(CustomAttribute.name_key))
+_LDAP_NAMES = Prepared(lambda: CustomAttribute.select(CustomAttribute.name)
+                       .where(CustomAttribute.tenant == slot("tenant"), CustomAttribute.type == "ldap"))
+
+
 def custom_attribute_names(tenant: str) -> dict[str, str]:
     """The tenant's custom attributes: lowered name → name as defined."""
-    query = (CustomAttribute.select(CustomAttribute.name).where(CustomAttribute.tenant == tenant)
-             .order_by(CustomAttribute.name_key))
-    return {name.lower(): name for (name,) in query.tuples()}
+    return {name.lower(): name for (name,) in _NAMES.rows(db, tenant=tenant)}
 
 
 def ldap_attribute_names(tenant: str) -> set[str]:
     """The tenant's LDAP-typed custom attributes (as defined): SCIM never writes them (seed 001, LDAP
     migration notes), and their values stay what LDAP left after a takeover."""
-    query = (CustomAttribute.select(CustomAttribute.name)
-             .where(CustomAttribute.tenant == tenant, CustomAttribute.type == "ldap"))
-    return {name for (name,) in query.tuples()}
+    return {name for (name,) in _LDAP_NAMES.rows(db, tenant=tenant)}

@@ -43,6 +43,10 @@ _INSERTED = ("id", "tenant", "user_name", "user_name_key", "external_id", "displ
              "created", "last_modified", "version", "data")
 _INSERT = Prepared(lambda: User.insert(column_slots(User, _INSERTED)))
 _BY_NAME = user_names.BY_NAME
+# A user's whole stored form replaced (PUT and PATCH): the columns _columns gives, built once.
+_REPLACED = ("user_name", "user_name_key", "external_id", "display_name", "active", "data")
+_UPDATE = Prepared(lambda: User.update({**column_slots(User, (*_REPLACED, "last_modified")),
+                                        User.version: User.version + 1}).where(User.id == slot("id")))
 _NAME = Prepared(lambda: User.select(User.user_name).where(User.id == slot("id"), User.tenant == slot("tenant")))
 
 
@@ -80,7 +84,7 @@ def _with_ldap_values(tenant: str, stored: Mapping[str, Any], user: Mapping[str,
 
 
 def _columns(user: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored form of a user (write shape, contract names) as column values."""
+    """The stored form of a user (write shape, contract names) as column values: the _REPLACED columns."""
     stored = rules.clean({k: v for k, v in user.items() if k != "active"}) or {}
     return {
         "user_name": stored["userName"],
@@ -302,7 +306,7 @@ def _replace_user(tenant: str, user_id: str, write: Mapping[str, Any], if_match:
                 released = user_names.claim(tenant, columns["user_name_key"], row.id, now)
             changed = any(getattr(row, name) != value for name, value in columns.items())
             if changed:
-                User.update(last_modified=now, version=User.version + 1, **columns).where(User.id == row.id).execute()
+                _UPDATE.execute(db, id=row.id, last_modified=now, **columns)
                 _apply(row, columns, now)
             # R-DIR-12: the Managed Apple ID follows the stored user; a conflict is dropped, not overwritten.
             apple_settings = provisioning_settings.load(tenant).apple_id
