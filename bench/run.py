@@ -66,6 +66,9 @@ SCALES = {
 
 
 CLIENT_CPU_LIMIT = 0.25  # a quarter of the machine
+# The Entra workload's ours / peer target by engine: a durable store on PostgreSQL pays a network round trip per
+# statement that the in-memory peer never does, so there it is asked to be level, on SQLite ahead.
+ENTRA_TARGET = {"sqlite": 1.2, "postgresql": 1.0}
 
 
 def log(message: str) -> None:
@@ -277,10 +280,19 @@ def summarise(results: dict[str, Any], scale: Scale) -> None:
         ok = None if value is None else (value >= limit if at_least else value <= limit)
         checks.append({"target": name, "value": value, "limit": f"{'≥' if at_least else '≤'} {limit}", "met": ok})
 
-    check(f"Entra workload rps, {c} clients: ours / peer", ratios.get("entra", {}).get("ours_vs_peer"), 2.0, True)
+    entra_target = ENTRA_TARGET[results["meta"]["engine"]]
+    check(f"Entra workload rps, {c} clients: ours / peer", ratios.get("entra", {}).get("ours_vs_peer"),
+          entra_target, True)
+    for phase in WRITE_PHASES:
+        check(f"{phase} rps, {c} clients: ours / peer", ratios.get(phase, {}).get("ours_vs_peer"), 1.0, True)
     for name in ("get_by_id", "username_eq"):
+        check(f"{name} rps, {c} clients: ours / peer", ratios.get(f"{name}_c{c}", {}).get("ours_vs_peer"),
+              1.2, True)
         check(f"{name} rps, {c} clients: ours / ceiling", ratios.get(f"{name}_c{c}", {}).get("ours_vs_ceiling"),
               0.6, True)
+    if "get_by_id_c1" in ours:
+        check("get_by_id p50, 1 client: ours / peer", _ratio(_p50(ours["get_by_id_c1"]),
+                                                             _p50(peer.get("get_by_id_c1", {}))), 1.3, False)
     sc = results.get("scale", {})
     levels = sc.get("levels", {})
     if levels:
