@@ -54,10 +54,17 @@ def test_a_change_that_breaks_a_rule_is_refused_whole_and_leaves_a_refused_outco
     assert (last["operation"], last["subjectId"], last["status"]) == ("PATCH /Users", user["id"], "refused")
 
 
-def test_a_change_of_a_wrong_type_names_the_attribute(api: Api, make_user: Any) -> None:
-    user = make_user()
-    resp = change(api, user["id"], op("replace", "title", {"not": "text"}))
-    assert resp.status_code == 400 and "title" in resp.get_json()["detail"]
+@pytest.mark.parametrize(("operation", "named"), [
+    (op("replace", "title", {"not": "text"}), "title"),
+    (op("replace", "emails", ["a@example.com"]), "emails"),
+    (op("replace", "department", {"not": "text"}, container="enterprise"), "department"),
+])
+def test_a_change_of_a_wrong_type_names_the_attribute(api: Api, make_user: Any, operation: dict, named: str) -> None:
+    """Only what the change altered is checked, and that is checked whatever part of the user it is in."""
+    user = make_user(title="Engineer")
+    resp = change(api, user["id"], operation)
+    assert resp.status_code == 400 and named in resp.get_json()["detail"], resp.get_json()
+    assert api("GET", f"/users/{user['id']}").get_json()["version"] == user["version"]
 
 
 def test_a_filter_that_matches_nothing_and_describes_no_value_is_no_target(api: Api, make_user: Any) -> None:
