@@ -83,6 +83,7 @@ def members_query(group_ids: Sequence[str], limit: int | None) -> ModelSelect:
             .order_by(Membership.group, Membership.member).limit(limit))
 
 
+_MEMBERS_OF_ONE = Prepared(lambda: members_query([slot("group")], None).limit(slot("limit")))
 _BEYOND = Prepared(lambda: Membership.select(SQL("1")).where(Membership.group == slot("group"))
                    .offset(slot("limit")).limit(1))
 
@@ -100,7 +101,11 @@ def members_of(group_ids: Sequence[str], *, limit: int | None = None) -> dict[st
     out: dict[str, list[dict[str, str]]] = {gid: [] for gid in group_ids}
     if not group_ids:
         return out
-    for group_id, user_id, display, user_name in members_query(group_ids, limit).tuples():
+    if len(group_ids) == 1 and limit is not None:  # the group a PATCH answers: built once, not per call
+        rows = _MEMBERS_OF_ONE.rows(db, group=group_ids[0], limit=limit)
+    else:
+        rows = members_query(group_ids, limit).tuples()
+    for group_id, user_id, display, user_name in rows:
         out[group_id].append({"value": user_id, "display": display or user_name, "type": "User"})
     return out
 
