@@ -13,5 +13,7 @@ graceful_timeout = 10
 accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# The service names its processes and its access lines.
+proc_name = os.environ.get("SERVICE_NAME", "service")
 # One JSON line per request (shared.access_log: the same fields as a %-format, for a fraction of its CPU).
 logger_class = "shared.access_log.AccessLogger"

@@ -9,7 +9,6 @@ The query string is left out because it may carry user data.
 from __future__ import annotations
 
 import json
-import os
 import time
 import traceback
 from typing import Any
@@ -21,9 +20,8 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 class AccessLogger(Logger):
     """gunicorn's Logger with a cheaper access line: ts, service, method, path, status, bytes, duration_us,
-    request_id."""
+    request_id. The service is gunicorn's proc_name (gunicorn.conf.py sets it from SERVICE_NAME)."""
 
-    service = os.environ.get("SERVICE_NAME", "service")
     _stamp: tuple[int, str] = (0, "")
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
@@ -34,7 +32,7 @@ class AccessLogger(Logger):
             if isinstance(status, str):
                 status = int(status.split(None, 1)[0])
             line = _ENCODE({
-                "ts": self._now(), "service": self.service, "method": environ.get("REQUEST_METHOD"),
+                "ts": self._now(), "service": self.cfg.proc_name, "method": environ.get("REQUEST_METHOD"),
                 "path": environ.get("PATH_INFO"), "status": status, "bytes": getattr(resp, "sent", None),
                 "duration_us": request_time.seconds * 1_000_000 + request_time.microseconds,
                 "request_id": _header(resp.headers, "x-request-id"),

@@ -15,6 +15,7 @@ from shared.access_log import AccessLogger
 def _line(path: str, caplog: object) -> dict:
     cfg = Config()
     cfg.set("accesslog", "-")
+    cfg.set("proc_name", "scim-api")
     logger = AccessLogger(cfg)
     logger.access_log.propagate = True
     resp = SimpleNamespace(status="201 CREATED", sent=512, headers=[("Content-Type", "x"), ("X-Request-Id", "r1")])
@@ -29,7 +30,7 @@ def test_the_line_carries_each_field(caplog: object) -> None:
     assert {k: entry[k] for k in ("method", "path", "status", "bytes", "duration_us", "request_id")} == {
         "method": "POST", "path": "/scim/v2/acme/Users", "status": 201, "bytes": 512, "duration_us": 1_000_250,
         "request_id": "r1"}
-    assert entry["ts"].startswith("[") and entry["service"]
+    assert entry["ts"].startswith("[") and entry["service"] == "scim-api"
 
 
 def test_a_path_with_quotes_and_backslashes_stays_one_json_object(caplog: object) -> None:
