@@ -43,9 +43,8 @@ _INSERTED = ("id", "tenant", "user_name", "user_name_key", "external_id", "displ
              "created", "last_modified", "version", "data")
 _INSERT = Prepared(lambda: User.insert(column_slots(User, _INSERTED)))
 _BY_NAME = user_names.BY_NAME
-# A user's whole stored form replaced (PUT and PATCH): the columns _columns gives, built once.
-_REPLACED = ("user_name", "user_name_key", "external_id", "display_name", "active", "data")
-_UPDATE = Prepared(lambda: User.update({**column_slots(User, (*_REPLACED, "last_modified")),
+# A user's whole stored form replaced (PUT and PATCH), built once on first use: every column _columns gives.
+_UPDATE = Prepared(lambda: User.update({**column_slots(User, (*_columns({"userName": "-"}), "last_modified")),
                                         User.version: User.version + 1}).where(User.id == slot("id")))
 _NAME = Prepared(lambda: User.select(User.user_name).where(User.id == slot("id"), User.tenant == slot("tenant")))
 
@@ -84,7 +83,7 @@ def _with_ldap_values(tenant: str, stored: Mapping[str, Any], user: Mapping[str,
 
 
 def _columns(user: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored form of a user (write shape, contract names) as column values: the _REPLACED columns."""
+    """The stored form of a user (write shape, contract names) as column values, the same keys for every user."""
     stored = rules.clean({k: v for k, v in user.items() if k != "active"}) or {}
     return {
         "user_name": stored["userName"],
