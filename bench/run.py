@@ -1,8 +1,9 @@
-"""`python -m bench.run [--scale ci|small|full] [--engine sqlite|postgresql] [--levels N,N] [--out FILE]`
+"""`python -m bench.run [--scale ci|small|full] [--engine sqlite|postgresql] [--levels N,N] [--out FILE] [--skip-…]`
 
 Starts our four services under gunicorn (shared.testing.System: the launcher's command, fresh
 databases), the ceiling (bench.ceiling) and the peer (bench.peer, scim2-server from PyPI), drives all
-three with the same Entra-shaped workload (bench.workload), then seeds the directory directly
+three with the same Entra-shaped workload (bench.workload), finds how many tenants at Entra's pace ours
+and the peer keep up with (bench.capacity), then seeds the directory directly
 (bench.seed) to each scale level and measures the same lookups single-client. Prints a progress line
 per phase, a table, and writes every figure to a JSON file. Every process it starts is stopped at the end.
 """
@@ -27,7 +28,7 @@ from typing import Any
 from shared.launcher import ROOT
 from shared.testing import TEST_DATABASE_ENV, System
 
-from . import seed
+from . import capacity, seed
 from .procs import RssMonitor, Server
 from .workload import MEMBER_BATCH, PhaseResult, Target, Workload, eq, run_phase, tasks
 
@@ -51,17 +52,22 @@ class Scale:
     big_group: int  # members of the big group
     small_group: int
     scale_count: int  # requests per operation in each scale phase
+    capacity_hold: float  # seconds each multi-tenant capacity step runs
+    capacity_max: int  # tenants at most in a capacity step
     concurrency: int = 4
 
 
 SCALES = {
     # CI's smoke run (tests/test_bench_smoke.py): every phase, a few seconds; its figures mean nothing.
     "ci": Scale(users=20, groups=2, member_batches=2, duration=0.2, latency_count=10, levels=(150, 300),
-                big_group=100, small_group=10, scale_count=8),
+                big_group=100, small_group=10, scale_count=8,
+                capacity_hold=0.5, capacity_max=2),
     "small": Scale(users=200, groups=4, member_batches=8, duration=0.5, latency_count=50, levels=(1_000, 2_000),
-                   big_group=1_000, small_group=10, scale_count=30),
+                   big_group=1_000, small_group=10, scale_count=30,
+                   capacity_hold=3.0, capacity_max=8),
     "full": Scale(users=2_000, groups=20, member_batches=200, duration=10.0, latency_count=1_000,
-                  levels=(10_000, 100_000, 1_000_000), big_group=100_000, small_group=10, scale_count=1_000),
+                  levels=(10_000, 100_000, 1_000_000), big_group=100_000, small_group=10, scale_count=1_000,
+                  capacity_hold=30.0, capacity_max=64),
 }
 
 
@@ -129,6 +135,33 @@ def compare(targets: dict[str, Target], scale: Scale) -> dict[str, dict[str, Any
         each(f"{op}_c{c}", lambda w, op=op: tasks(factories[op](w)), c, duration=scale.duration, max_tasks=cap)
         each(f"{op}_c1", lambda w, op=op: tasks(factories[op](w), 7), 1, max_tasks=scale.latency_count,
              duration=max(30.0, scale.duration * 3))
+    return out
+
+
+# --- multi-tenant capacity: ours with a tenant and token each, the peer with a userName prefix each ---------
+
+
+def capacities(system: System, peer_url: str, scale: Scale) -> dict[str, Any]:
+    def ours(i: int) -> tuple[Target, Workload]:
+        tenant = f"cap{i}"
+        assert system.admin("POST", "/admin/v1/tenants", {"id": tenant}).status in (201, 409)
+        issued = system.admin("POST", f"/admin/v1/tenants/{tenant}/tokens", {}).json()
+        return Target(f"ours/{tenant}", issued["scim_url"], issued["token"], 1), Workload(f"{tenant}-{os.getpid()}")
+
+    def peer(i: int) -> tuple[Target, Workload]:
+        return Target(f"peer/cap{i}", peer_url, PEER_TOKEN, 1), Workload(f"cap{i}-{os.getpid()}")
+
+    out: dict[str, Any] = {}
+    for name, make in (("ours", ours), ("peer", peer)):
+        def line(step: capacity.Step, name: str = name) -> None:
+            errors = f", {step.errors} ERRORS {step.first_error}" if step.errors else ""
+            log(f"{name:8} {f'capacity {step.tenants} tenants':28} {step.requests:6} req {step.rps:8.1f} req/s "
+                f"p50 {step.p50_ms:.1f} p99 {step.p99_ms:.1f} ms, client CPU {step.client_cpu_share:.0%}: "
+                f"{'held' if step.held else 'NOT HELD'}{errors}")
+
+        out[name] = capacity.find_capacity(make, scale.capacity_hold, scale.capacity_max, line)
+        log(f"{name:8} capacity: {out[name]['largest_held']} tenants held for {scale.capacity_hold:g}s "
+            f"at {capacity.RATE:g} req/s each")
     return out
 
 
@@ -273,6 +306,9 @@ def summarise(results: dict[str, Any], scale: Scale) -> None:
         if phase in ours:
             ratios[phase] = {"ours_vs_peer": _ratio(ours[phase]["rps"], peer.get(phase, {}).get("rps", 0)),
                              "ours_vs_ceiling": _ratio(ours[phase]["rps"], ceil.get(phase, {}).get("rps", 0))}
+    cap = results.get("capacity", {})
+    if cap:
+        ratios["capacity"] = {"ours_vs_peer": _ratio(cap["ours"]["largest_held"], cap["peer"]["largest_held"])}
     results["ratios"] = ratios
     checks: list[dict[str, Any]] = []
 
@@ -348,6 +384,17 @@ def table(results: dict[str, Any], scale: Scale) -> str:
         lines.append(row + (" *" if heavy else "") + (f"  errors {' '.join(errors)}" if errors else ""))
     lines.append(f"client CPU: the load generator's share of the machine for {'/'.join(names)}; * above "
                  f"{CLIENT_CPU_LIMIT:.0%}, where the client competes with the servers it measures")
+    cap = results.get("capacity", {})
+    if cap:
+        lines += ["", f"Multi-tenant capacity: tenants at {capacity.RATE:g} req/s each (GET filter, POST, PATCH), "
+                      f"held = no error and p99 ≤ {capacity.P99_LIMIT_MS:g} ms for each step's "
+                      f"{next(iter(cap.values()))['hold_seconds']:g}s"]
+        for name, c_out in cap.items():
+            steps = ", ".join(f"{s['tenants']}: p99 {s['p99_ms']:.0f} ms {'held' if s['held'] else 'not held'}"
+                              for s in c_out["steps"])
+            lines.append(f"  {name:8} largest held {c_out['largest_held']:3}  ({steps})")
+        r = results["ratios"].get("capacity", {}).get("ours_vs_peer")
+        lines.append(f"  ours / peer: {r if r is not None else '-'}")
     sc = results.get("scale", {})
     if sc.get("levels"):
         levels = sorted(sc["levels"], key=int)
@@ -390,6 +437,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--levels", help="comma-separated seeded-user levels, e.g. 10000,100000 (default: the scale's)")
     parser.add_argument("--skip-compare", action="store_true", help="only the scale phases")
     parser.add_argument("--skip-scale", action="store_true", help="only the comparison with the peer and the ceiling")
+    parser.add_argument("--skip-capacity", action="store_true", help="no multi-tenant capacity phase")
     parser.add_argument("--keep-dir", action="store_true", help="keep the databases and logs")
     return parser.parse_args(argv)
 
@@ -447,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"compare  ours, peer, ceiling: Entra-shaped workload, {scale.concurrency} clients then 1")
             results["compare"] = compare(targets, scale)
             results["rss_mib_after_compare"] = monitor.peaks()
+        if not args.skip_capacity:
+            log(f"capacity ours, peer: tenants at {capacity.RATE:g} req/s each, each step {scale.capacity_hold:g}s")
+            results["capacity"] = capacities(system, peer.url + "/v2", scale)
         else:
             # The scale phases clone a user that SCIM created.
             run_phase("users_create", targets["ours"], [Workload("template").create_user_task(0)], 1)

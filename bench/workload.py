@@ -125,10 +125,12 @@ class Target:
         self.pool = urllib3.PoolManager(num_pools=2, maxsize=max(1, concurrency), block=True)
 
     def call(self, rec: Recorder, op: str, method: str, path: str, body: Any = None,
-             params: dict[str, str] | None = None, expect: tuple[int, ...] = (200,)) -> Any:
+             params: dict[str, str] | None = None, expect: tuple[int, ...] = (200,), since: float | None = None
+             ) -> Any:
+        """One request; its latency counts from `since` (a perf_counter time it was due) when given."""
         url = self.base + path + ("?" + urlencode(params) if params else "")
         payload = json.dumps(body).encode() if body is not None else None
-        start = time.perf_counter()
+        start = time.perf_counter() if since is None else since
         try:
             resp = self.pool.request(method, url, body=payload, headers=self.headers, timeout=REQUEST_TIMEOUT,
                                      retries=False)

@@ -38,6 +38,13 @@ def test_the_benchmark_runs_end_to_end_and_writes_every_figure(tmp_path: Path) -
         assert figures["entra"]["errors"] == 0, (target, figures)
     assert set(results["ratios"]["entra"]) == {"ours_vs_peer", "ours_vs_ceiling"}
 
+    for target in ("ours", "peer"):  # ci scale: at most 2 tenants, each with a token (ours) or a prefix (peer)
+        cap = results["capacity"][target]
+        assert cap["steps"] and all(s["errors"] == 0 and s["requests"] > 0 for s in cap["steps"]), cap
+        # What it reports is what its steps measured (whether a step held is speed, not asserted here).
+        assert cap["largest_held"] == max((s["tenants"] for s in cap["steps"] if s["held"]), default=0), cap
+    assert "ours_vs_peer" in results["ratios"]["capacity"]
+
     scale = results["scale"]
     assert set(scale["levels"]) == {"150", "300"}
     for level in scale["levels"].values():
