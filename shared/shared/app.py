@@ -17,6 +17,7 @@ from .config import Settings
 from .db import database_ok, install_request_hooks
 from .errors import Problem, install_error_handlers, render_problem
 from .http import INTERNAL_KEY_HEADER, REQUEST_ID_HEADER
+from .jsonio import OrjsonProvider
 from .logging import configure_logging
 
 log = logging.getLogger("access")
@@ -33,6 +34,7 @@ def install_common(
 ) -> None:
     """Everything each service has in common, installed once by its app factory."""
     configure_logging(service, settings.log_level, secrets=(settings.internal_api_key, *secrets))
+    app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
     app.config["INTERNAL_API_KEY"] = settings.internal_api_key
     install_error_handlers(app, render_error)

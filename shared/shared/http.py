@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from urllib.parse import urlencode
 import urllib3
 from flask import g, has_request_context
 
+from . import jsonio
 from .errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class ServiceClient:
             all_headers[REQUEST_ID_HEADER] = g.request_id
         body = None
         if json_body is not None:
-            body = json.dumps(json_body).encode()
+            body = jsonio.dumps(json_body)
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
         # Connect failures are retried (nothing was sent). A read timeout is not: a call must end within
@@ -95,7 +95,7 @@ class ServiceClient:
         data: Any = None
         if resp.data:
             try:
-                data = json.loads(resp.data)
+                data = jsonio.loads(resp.data)
             except ValueError:
                 data = resp.data.decode(errors="replace")
         return ServiceResponse(resp.status, data, dict(resp.headers))

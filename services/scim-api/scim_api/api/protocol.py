@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
+from shared import jsonio
 from shared.etags import entity_versions
 from shared.schemas.queries import MAX_PAGE
 from shared.scim import SCIM_MEDIA_TYPE, target_scim_url
@@ -65,7 +66,7 @@ def json_body() -> dict[str, Any]:
 
 def scim_response(doc: Any, status: int = 200, *, version: int | None = None,
                   location: str | None = None) -> Response:
-    response = Response(json.dumps(doc), status=status, mimetype=SCIM_MEDIA_TYPE)
+    response = Response(jsonio.dumps(doc), status=status, mimetype=SCIM_MEDIA_TYPE)
     if version is not None:
         response.headers["ETag"] = etag(version)  # RFC 7644 §3.14
     if location:
