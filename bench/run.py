@@ -65,7 +65,7 @@ SCALES = {
     "small": Scale(users=200, groups=4, member_batches=8, duration=0.5, latency_count=50, levels=(1_000, 2_000),
                    big_group=1_000, small_group=10, scale_count=30,
                    capacity_hold=3.0, capacity_max=8),
-    "full": Scale(users=2_000, groups=20, member_batches=200, duration=10.0, latency_count=1_000,
+    "full": Scale(users=2_000, groups=200, member_batches=200, duration=10.0, latency_count=1_000,
                   levels=(10_000, 100_000, 1_000_000), big_group=100_000, small_group=10, scale_count=1_000,
                   capacity_hold=30.0, capacity_max=64),
 }
