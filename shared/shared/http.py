@@ -103,7 +103,7 @@ class ServiceClient:
     def _no_answer(self, method: str, path: str, reason: BaseException | None) -> ServiceUnavailable:
         """The caller's client sees that a service behind did not answer, never its internal address."""
         log.warning("%s %s%s did not answer: %s", method, self.base_url, path, type(reason).__name__)
-        return ServiceUnavailable("An internal service did not answer; try again shortly.")
+        return ServiceUnavailable("The service is briefly unavailable; try again shortly.")
 
     def get(self, path: str, **kw: Any) -> ServiceResponse:
         return self.request("GET", path, **kw)

@@ -31,7 +31,7 @@ def assign(row: User, user: Mapping[str, Any], settings: AppleIdSettings) -> tup
     if value == row.managed_apple_id:
         return {}, []
     if value is not None:
-        conflict = find_conflict(value, _holder(row, value), row.id)
+        conflict = _conflict(row, value, settings)
         if conflict is not None:
             return {}, [conflict]
     try:
@@ -39,13 +39,24 @@ def assign(row: User, user: Mapping[str, Any], settings: AppleIdSettings) -> tup
             User.update(managed_apple_id=value).where(User.id == row.id).execute()
     except peewee.IntegrityError:
         # A concurrent writer committed the same ID after our read: the database refused the second holder.
-        return {}, [find_conflict(value, _holder(row, value) or "(a concurrent write)", row.id)]
+        return {}, [_conflict(row, value, settings, concurrent=True)]
     before, row.managed_apple_id = row.managed_apple_id, value
     return {ATTRIBUTE: {"before": before, "after": value}}, []
 
 
-def _holder(row: User, value: str) -> str | None:
-    query = User.select(User.id).where(User.tenant == row.tenant_id, User.managed_apple_id == value,
-                                       User.id != row.id)
-    holder = query.scalar()
-    return str(holder) if holder is not None else None
+def _conflict(row: User, value: str, settings: AppleIdSettings, concurrent: bool = False) -> dict[str, str] | None:
+    """The conflict with the user who holds `value`; after a lost race that holder may not be visible yet."""
+    found = _holder(row, value)
+    if found is None and not concurrent:
+        return None
+    holder_id, holder_name = found or ("a concurrent writer", "another user")
+    return find_conflict(value, holder_id, row.id, holder_name=holder_name, user_name=row.user_name,
+                         settings=settings)
+
+
+def _holder(row: User, value: str) -> tuple[str, str] | None:
+    """(id, userName) of the other user of the tenant who holds `value`, if any."""
+    found = (User.select(User.id, User.user_name)
+             .where(User.tenant == row.tenant_id, User.managed_apple_id == value, User.id != row.id)
+             .tuples().first())
+    return (str(found[0]), found[1]) if found else None

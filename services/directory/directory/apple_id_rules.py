@@ -73,7 +73,7 @@ def check_settings(settings: AppleIdSettings, custom_names: Mapping[str, str]) -
     spelling = {k.lower(): v for k, v in custom_names.items()}.get(settings.custom_attribute.lower())
     if spelling is None:
         raise _invalid("custom_attribute", f"The tenant has no custom attribute '{settings.custom_attribute}': "
-                                           "define it first (R-DIR-11).")
+                                           "define it first.")
     return AppleIdSettings(enabled=settings.enabled, source="custom", custom_attribute=spelling)
 
 
@@ -124,22 +124,31 @@ def normalize_email(raw: str) -> tuple[str | None, str | None]:
     return (checked.ascii_email or checked.normalized).lower(), None
 
 
-def find_conflict(candidate: str | None, existing_owner_id: str | None, user_id: str) -> dict[str, str] | None:
+def find_conflict(candidate: str | None, existing_owner_id: str | None, user_id: str, *,
+                  holder_name: str = "another user", user_name: str = "this user",
+                  settings: AppleIdSettings | None = None) -> dict[str, str] | None:
     """R-DIR-12: a Managed Apple ID held by another user of the tenant is not taken from them.
 
     `existing_owner_id` is the id of the user who holds `candidate` now (None if nobody). Returns None
     when the user may have it, else a dropped attribute (R-NOT-3) for the write's sync outcome; the
-    caller then keeps both users' stored IDs unchanged (never overwrites).
+    caller then keeps both users' stored IDs unchanged (never overwrites). The detail names both users by
+    userName and the source the tenant's setting builds the ID from.
     """
     if candidate is None or existing_owner_id is None or existing_owner_id == user_id:
         return None
     return {
         "attribute": ATTRIBUTE,
         "reason": "apple_id_conflict",
-        "detail": f"The Managed Apple ID {candidate} is already held by user {existing_owner_id}; user {user_id} "
-                  "was not given it and the holder keeps it. Give one of them a different email address or custom "
-                  "attribute value (R-DIR-12).",
+        "detail": f"The Managed Apple ID {candidate} is already {holder_name}'s, so {user_name} was not given it "
+                  f"and {holder_name} keeps it. Give one of them a different {source_words(settings)} in Entra ID.",
     }
+
+
+def source_words(settings: AppleIdSettings | None) -> str:
+    """What the tenant's setting builds Managed Apple IDs from, in the words of a sentence."""
+    if settings is not None and settings.source == "custom" and settings.custom_attribute:
+        return f"value of custom attribute {settings.custom_attribute}"
+    return "email address"
 
 
 def _custom_value(user: Mapping[str, Any], name: str) -> str | None:
@@ -151,4 +160,4 @@ def _custom_value(user: Mapping[str, Any], name: str) -> str | None:
 
 
 def _invalid(attribute: str, detail: str) -> Problem:
-    return Problem(400, f"{detail} (R-DIR-12)", code="invalid_value", attribute=attribute)
+    return Problem(400, detail, code="invalid_value", attribute=attribute)

@@ -26,9 +26,9 @@ def resolve(tenant: str, requested: Iterable[str]) -> tuple[list[str], list[dict
         rows = users_among(part).tuples()
         users.update(uid for uid, owner, deleted in rows if owner == tenant and deleted is None)
     rest = [i for i in ids if i not in users]
-    groups: set[str] = set()
+    groups: dict[str, str] = {}
     for part in chunked(rest, _CHUNK):
-        groups.update(gid for gid, owner in groups_among(part).tuples() if owner == tenant)
+        groups.update((gid, name) for gid, owner, name in groups_among(part).tuples() if owner == tenant)
     return rules.member_drops(ids, users, groups)
 
 
@@ -39,7 +39,7 @@ def users_among(ids: Sequence[str]) -> ModelSelect:
 
 
 def groups_among(ids: Sequence[str]) -> ModelSelect:
-    return Group.select(Group.id, Group.tenant).where(Group.id.in_(list(ids)))
+    return Group.select(Group.id, Group.tenant, Group.display_name).where(Group.id.in_(list(ids)))
 
 
 def add(tenant: str, group_id: str, user_ids: Sequence[str]) -> list[str]:

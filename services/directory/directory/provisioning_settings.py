@@ -98,4 +98,4 @@ def put_settings(tenant: str, data: Mapping[str, Any], actor: Actor) -> dict[str
 
 
 def _invalid(attribute: str, detail: str) -> Problem:
-    return Problem(400, f"{detail} (R-DIR-12)", code="invalid_value", attribute=attribute)
+    return Problem(400, detail, code="invalid_value", attribute=attribute)

@@ -37,14 +37,14 @@ def refuse_inactive_create(write: Mapping[str, Any]) -> None:
     """R-DIR-3: an inactive user cannot be provisioned; a create with active false is refused."""
     if write.get("active") is False:
         raise invalid("active", "A user cannot be provisioned inactive (active is false): provision it active, "
-                                "then disable it (R-DIR-3).")
+                                "then disable it.")
 
 
 def require_email(user: Mapping[str, Any]) -> None:
     """R-DIR-1: a provisioned user has at least one non-blank emails[].value (create and replace)."""
     if not any(not is_blank(e.get("value")) for e in user.get("emails") or ()):
         raise invalid("emails", "An email address is required: map a non-blank emails[type eq \"work\"].value "
-                                "in Entra ID (R-DIR-1).")
+                                "in Entra ID.")
 
 
 def require_name(user: Mapping[str, Any]) -> None:
@@ -52,7 +52,7 @@ def require_name(user: Mapping[str, Any]) -> None:
     name = user.get("name") or {}
     if is_blank(name.get("formatted")) and (is_blank(name.get("givenName")) or is_blank(name.get("familyName"))):
         raise invalid("name", "A user needs name.formatted, or both name.givenName and name.familyName; "
-                              "they are blank or missing (R-DIR-2).")
+                              "they are blank or missing.")
 
 
 def check_external_id(user: Mapping[str, Any]) -> None:
@@ -74,15 +74,17 @@ def split_custom(custom: Mapping[str, Any], defined: Mapping[str, str]) -> tuple
         if spelling is None:
             dropped.append({"attribute": f"{CUSTOM_USER_SCHEMA}:{name}", "reason": "undefined_custom_attribute",
                             "detail": f"The tenant has no custom attribute '{name}': define it, or delete its "
-                                      "mapping in Entra ID (R-DIR-11)."})
+                                      "mapping in Entra ID."})
         else:
             kept[spelling] = value
     return kept, dropped
 
 
-def member_drops(requested: Iterable[str], users: set[str], groups: set[str]) -> tuple[list[str], list[dict]]:
-    """R-DIR-10: only users become members; a group id is dropped `nested_group`, anything else
-    `unknown_member`. Returns the user ids in request order (once each) and the drops."""
+def member_drops(requested: Iterable[str], users: set[str], groups: Mapping[str, str]
+                 ) -> tuple[list[str], list[dict]]:
+    """R-DIR-10: only users become members; a group id (`groups` maps it to its displayName) is dropped
+    `nested_group`, anything else `unknown_member`. Returns the user ids in request order (once each) and
+    the drops; the dropped id is the drop's `value`, out of the words an admin reads."""
     kept: list[str] = []
     dropped: list[dict] = []
     seen: set[str] = set()
@@ -93,11 +95,13 @@ def member_drops(requested: Iterable[str], users: set[str], groups: set[str]) ->
         if member in users:
             kept.append(member)
         elif member in groups:
-            dropped.append({"attribute": "members", "reason": "nested_group",
-                            "detail": f"Member {member} is a group; nested groups are not supported (R-DIR-10)."})
+            dropped.append({"attribute": "members", "reason": "nested_group", "value": member,
+                            "detail": f"Group '{groups[member]}' was not added as a member: a group cannot be a "
+                                      "member of another group here."})
         else:
-            dropped.append({"attribute": "members", "reason": "unknown_member",
-                            "detail": f"Member {member} is not a user of this tenant."})
+            dropped.append({"attribute": "members", "reason": "unknown_member", "value": member,
+                            "detail": "A member Entra ID sent was not added: it is not a user provisioned to "
+                                      "this directory."})
     return kept, dropped
 
 

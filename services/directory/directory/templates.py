@@ -148,7 +148,7 @@ def _lookup(names: list[str], custom: Mapping[str, str]) -> dict[str, Getter]:
         raise Problem(
             400,
             f"Unknown attribute name(s) in the template: {', '.join(unknown)}. Known names: {', '.join(known)}; "
-            "a custom attribute must be defined for the tenant first (R-DIR-11).",
+            "a custom attribute must be defined for the tenant first.",
             code="unknown_attribute", unknown=unknown, known=known,
         )
     return getters

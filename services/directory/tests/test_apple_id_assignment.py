@@ -71,7 +71,9 @@ def test_an_id_held_by_another_user_is_not_taken_and_the_write_reports_the_confl
     assert ann["managedAppleId"] == "team@example.com"
     assert "managedAppleId" not in bob
     (conflict,) = conflict_of(bob)
-    assert conflict["attribute"] == "managedAppleId" and ann["id"] in conflict["detail"]
+    assert conflict["attribute"] == "managedAppleId"
+    assert "already ann@example.com's, so bob@example.com was not given it" in conflict["detail"]  # by userName
+    assert ann["id"] not in conflict["detail"] and bob["id"] not in conflict["detail"]
     last = outcomes(api)[-1]  # reaches the sync outcome (R-NOT-3)
     assert last["subjectId"] == bob["id"] and last["status"] == "partial" and last["dropped"] == [conflict]
     assert User.get_by_id(ann["id"]).managed_apple_id == "team@example.com"  # never overwritten
@@ -182,15 +184,15 @@ def test_when_the_read_misses_a_concurrent_holder_the_unique_index_refuses_and_t
     turn_on()
     ann = make_user("ann@example.com", emails=emails("team@example.com"))
     real = apple_id_assignment._holder
-    calls: list[str | None] = []
+    calls: list[tuple[str, str] | None] = []
 
-    def late(row: Any, value: str) -> str | None:
+    def late(row: Any, value: str) -> tuple[str, str] | None:
         calls.append(None if not calls else real(row, value))
         return calls[-1]
 
     monkeypatch.setattr(apple_id_assignment, "_holder", late)
     bob = make_user("bob@example.com", emails=emails("team@example.com"))
-    assert len(calls) == 2 and calls[1] == ann["id"]
-    assert "managedAppleId" not in bob and ann["id"] in conflict_of(bob)[0]["detail"]
+    assert len(calls) == 2 and calls[1] == (ann["id"], "ann@example.com")
+    assert "managedAppleId" not in bob and "already ann@example.com's" in conflict_of(bob)[0]["detail"]
     assert api("GET", f"/users/{bob['id']}").status_code == 200  # the user itself was stored
     assert outcomes(api)[-1]["dropped"] == conflict_of(bob)

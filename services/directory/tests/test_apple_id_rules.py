@@ -13,6 +13,7 @@ from directory.apple_id_rules import (
     find_conflict,
     normalize_email,
 )
+from shared.admin_text import leaks
 from shared.errors import Problem
 from shared.schemas.users import DroppedSchema
 
@@ -128,7 +129,7 @@ def test_invalid_settings_are_refused_when_saved_r_dir_12(kwargs: dict, attribut
         AppleIdSettings(**kwargs)
     assert caught.value.status == 400
     assert caught.value.extra["attribute"] == attribute
-    assert "R-DIR-12" in caught.value.detail
+    assert not leaks(caught.value.detail)
 
 
 def test_settings_round_trip_through_json() -> None:
@@ -156,11 +157,17 @@ def test_custom_source_must_name_a_defined_custom_attribute_r_dir_11_r_dir_12() 
 
 
 def test_an_id_held_by_another_user_is_a_conflict_never_an_overwrite_r_dir_12() -> None:
-    dropped = find_conflict("ann@example.com", existing_owner_id="u2", user_id="u1")
+    dropped = find_conflict("ann@example.com", existing_owner_id="u2", user_id="u1", holder_name="ann@example.com",
+                            user_name="ann.e@example.com", settings=CUSTOM)
     assert dropped is not None
     assert dropped["attribute"] == "managedAppleId"
     assert dropped["reason"] == "apple_id_conflict"
-    assert "u2" in dropped["detail"] and "u1" in dropped["detail"] and "ann@example.com" in dropped["detail"]
+    # Both users by userName, and the advice that fits the setting: here the custom attribute it names.
+    assert dropped["detail"] == (
+        "The Managed Apple ID ann@example.com is already ann@example.com's, so ann.e@example.com was not given it "
+        "and ann@example.com keeps it. Give one of them a different value of custom attribute appleMail in "
+        "Entra ID.")
+    assert "email address in Entra ID" in find_conflict("a@x.org", "u2", "u1")["detail"]  # type: ignore[index]
     assert DroppedSchema().load(dropped) == dropped  # fits the sync outcome contract (R-NOT-3)
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from directory import groups
 from directory.models import Membership, User
+from shared.admin_text import leaks
 
 from .conftest import TENANT, Api, QueryLog
 
@@ -62,8 +63,11 @@ def test_drops_name_the_reason_nested_group_or_unknown_member_R_DIR_10(app: Any,
     inner = make_group("Inner")
     outer = make_group("Outer")
     result = groups.patch_group(TENANT, outer["id"], {"addMembers": [ann["id"], inner["id"], "nobody", ann["id"]]})
-    assert [(d["reason"], d["detail"].split()[1]) for d in result["dropped"]] == [
+    assert [(d["reason"], d["value"]) for d in result["dropped"]] == [
         ("nested_group", inner["id"]), ("unknown_member", "nobody")]
+    # The words name the group by its displayName and give away no id.
+    assert result["dropped"][0]["detail"].startswith("Group 'Inner' was not added as a member")
+    assert not any(leaks(d["detail"]) or d["value"] in d["detail"] for d in result["dropped"])
 
 
 def test_members_false_does_not_load_the_members(api: Api, make_user: Any, make_group: Any,

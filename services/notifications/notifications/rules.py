@@ -97,22 +97,22 @@ def refused_cause(attribute: str, reason: str | None) -> Cause:
     top = attr.split(".")[0].split("[")[0]
     shown = display_attribute(attribute)
     if top == "emails":
-        message = "Users without an email address were refused: email is mandatory (R-DIR-1)."
+        message = "Users without an email address were refused: email is mandatory."
         fix = (f"In {MAPPINGS}, keep the mapping of emails[type eq \"work\"].value (usually from mail or "
                "userPrincipalName), and give these users an email address in Entra ID.")
     elif top == "name":
-        message = "Users with blank names were refused: a name, or a given and family name, is required (R-DIR-2)."
+        message = "Users with blank names were refused: a name, or a given and family name, is required."
         fix = (f"In {MAPPINGS}, keep name.givenName, name.familyName and name.formatted mapped, and fill in "
                "the first and last name (or display name) of these users in Entra ID.")
     elif top == "active":
-        message = "Users sent as inactive were refused: an inactive user cannot be provisioned (R-DIR-3)."
+        message = "Users sent as inactive were refused: an inactive user cannot be provisioned."
         fix = "Enable these users in Entra ID, or leave disabled users out of the provisioning scope."
     elif top in ("username", "displayname") and reason == "uniqueness":
         message = f"Writes were refused because another user or group already has this {shown}."
         fix = (f"Make {shown} unique in Entra ID, or remove the duplicate from the directory "
                "(for example a local user that Entra should take over must have the same user id).")
     else:
-        message = f"Writes were refused because of attribute {shown}" + (f" ({reason})." if reason else ".")
+        message = f"Writes were refused because of attribute {shown}."  # the reason code stays in the key
         fix = f"Correct {shown} in Entra ID, or fix or delete its mapping in {MAPPINGS}; the next cycle retries."
     key = f"{attr}:{reason or 'refused'}"
     return Cause(ALL_NOT_SYNCHRONIZED, key, attribute, reason, message, fix)
@@ -121,28 +121,29 @@ def refused_cause(attribute: str, reason: str | None) -> Cause:
 def dropped_cause(attribute: str, reason: str) -> Cause:
     shown = display_attribute(attribute)
     if reason == "undefined_custom_attribute":
-        message = f"Custom attribute {shown} is not defined in the directory: its values are not stored (R-DIR-11)."
+        message = f"Custom attribute {shown} is not defined in the directory: its values are not stored."
         fix = (f"Define custom attribute {shown} in the directory, or delete its mapping in Entra ID "
                f"({MAPPINGS}).")
     elif reason == "unknown_attribute":
         message = f"Entra ID sends attribute {shown}, which the directory does not support: it is not stored."
         fix = f"Delete the mapping for {shown} in {MAPPINGS}."
     elif reason == "nested_group":
-        message = "Group members that are themselves groups were not added (R-DIR-10)."
+        message = "Group members that are themselves groups were not added."
         fix = ("Nested groups are not supported: only immediate members count. Assign the nested group's "
                "users to the group directly in Entra ID, or remove the nested group from it.")
     elif reason == "unknown_member":
         message = "Group members that are not provisioned users were not added."
         fix = "Add those members to the provisioning scope in Entra ID so that they are provisioned as users first."
     elif reason == "apple_id_conflict":
-        message = f"The Managed Apple ID built from {shown} is already another user's: it was not set (R-DIR-12)."
-        fix = ("Make the source of the Managed Apple ID unique per user in Entra ID, or turn on the \"appleid\" "
-               "subdomain in the Managed Apple ID setting.")
+        message = f"The Managed Apple ID built from {shown} is already another user's: it was not set."
+        # The subdomain setting cannot part two users with one source value (both get the same subdomain ID).
+        fix = ("Give each of these users a unique value of what the Managed Apple ID setting builds the ID from "
+               "(their email address, or the custom attribute it names) in Entra ID.")
     elif reason == "read_only":
         message = f"Entra ID sends {shown}, which is read-only here: it is not stored."
         fix = f"Delete the mapping for {shown} in {MAPPINGS}."
     else:
-        message = f"Attribute {shown} was not stored ({reason})."
+        message = f"Attribute {shown} was not stored."
         fix = f"Check the mapping for {shown} in {MAPPINGS}."
     return Cause(SOME_NOT_SYNCHRONIZED, f"{attribute_key(attribute)}:{reason}", attribute, reason, message, fix)
 

@@ -159,7 +159,7 @@ def outcomes(client: FlaskClient, internal: dict[str, str]) -> Outcomes:
 
 def refused_email(user: str = "bob@example.com", user_id: str | None = None) -> dict[str, Any]:
     return {"status": "refused", "user": user, "user_id": user_id, "operation": "POST /Users", "stored": [],
-            "refusal": {"attribute": "emails", "detail": f"User '{user}' has no email address (R-DIR-1).",
+            "refusal": {"attribute": "emails", "detail": f"User '{user}' has no email address.",
                         "reason": "invalid_value"}}
 
 

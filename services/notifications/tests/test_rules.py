@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from notifications import rules
+from shared.admin_text import leaks
 
 CUSTOM = "urn:ietf:params:scim:schemas:extension:ivanti:2.0:User:custAttr1"
 
@@ -31,11 +32,27 @@ def test_each_dropped_reason_names_the_admins_fix(reason: str, fix: str) -> None
     assert cause.kind == rules.SOME_NOT_SYNCHRONIZED and fix in cause.fix
 
 
-@pytest.mark.parametrize(("attribute", "cites"), [("emails", "R-DIR-1"), ("emails[type eq \"work\"].value", "R-DIR-1"),
-                                                   ("name.formatted", "R-DIR-2"), ("active", "R-DIR-3")])
-def test_refusals_cite_the_rule(attribute: str, cites: str) -> None:
+@pytest.mark.parametrize(("attribute", "says"), [
+    ("emails", "Users without an email address were refused: email is mandatory."),
+    ("emails[type eq \"work\"].value", "Users without an email address were refused: email is mandatory."),
+    ("name.formatted", "Users with blank names were refused: a name, or a given and family name, is required."),
+    ("active", "Users sent as inactive were refused: an inactive user cannot be provisioned.")])
+def test_refusals_say_the_rule_in_words(attribute: str, says: str) -> None:
     cause = rules.refused_cause(attribute, "invalid_value")
-    assert cause.kind == rules.ALL_NOT_SYNCHRONIZED and cites in cause.message
+    assert cause.kind == rules.ALL_NOT_SYNCHRONIZED and cause.message == says
+
+
+REFUSED = [("emails", "invalid_value"), ("name.givenName", "invalid_value"), ("active", "invalid_value"),
+           ("userName", "uniqueness"), ("displayName", "uniqueness"), ("title", "invalid_value"), ("title", None)]
+DROPPED = ["undefined_custom_attribute", "unknown_attribute", "nested_group", "unknown_member",
+           "apple_id_conflict", "read_only", "something_new"]
+
+
+@pytest.mark.parametrize("cause", [*(rules.refused_cause(a, r) for a, r in REFUSED),
+                                   *(rules.dropped_cause(CUSTOM, r) for r in DROPPED)], ids=lambda c: c.key)
+def test_no_notification_text_gives_away_ids_codes_or_service_names(cause: rules.Cause) -> None:
+    for text in (cause.message, cause.fix, rules.KIND_TITLES[cause.kind]):
+        assert leaks(text) == [], text
 
 
 def test_one_cause_per_dropped_attribute_and_reason() -> None:

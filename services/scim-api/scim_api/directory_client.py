@@ -107,7 +107,8 @@ class DirectoryClient:
         except ServiceUnavailable as exc:
             # The internal address and the socket error are for our logs, not for Entra's provisioning log.
             log.warning("directory %s %s: %s", method, path, exc.detail)
-            raise ServiceUnavailable("The directory did not answer; the request will be retried.") from exc
+            raise ServiceUnavailable("Users and groups cannot be read or written right now; the request will be "
+                                     "retried.") from exc
         if 200 <= resp.status < 300:
             return resp.data
         if resp.status == 503:

@@ -36,6 +36,9 @@ class DroppedSchema(Strict):
         "apple_id_conflict", "read_only",
     ]))
     detail = fields.String(load_default=None, allow_none=True)
+    # What was not stored when it is an id (a member that is not a user): for scripts and logs, while the
+    # detail, which admins read, says it by name or in words.
+    value = fields.String(allow_none=True)
 
 
 class GroupRefSchema(Strict):
