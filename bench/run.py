@@ -437,7 +437,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--levels", help="comma-separated seeded-user levels, e.g. 10000,100000 (default: the scale's)")
     parser.add_argument("--skip-compare", action="store_true", help="only the scale phases")
     parser.add_argument("--skip-scale", action="store_true", help="only the comparison with the peer and the ceiling")
-    parser.add_argument("--skip-capacity", action="store_true", help="no multi-tenant capacity phase")
+    parser.add_argument("--skip-capacity", action="store_true",
+                        help="no multi-tenant capacity phase (--skip-compare skips it too)")
     parser.add_argument("--keep-dir", action="store_true", help="keep the databases and logs")
     return parser.parse_args(argv)
 
@@ -495,9 +496,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"compare  ours, peer, ceiling: Entra-shaped workload, {scale.concurrency} clients then 1")
             results["compare"] = compare(targets, scale)
             results["rss_mib_after_compare"] = monitor.peaks()
-        if not args.skip_capacity:
-            log(f"capacity ours, peer: tenants at {capacity.RATE:g} req/s each, each step {scale.capacity_hold:g}s")
-            results["capacity"] = capacities(system, peer.url + "/v2", scale)
+            if not args.skip_capacity:  # beside the peer, as the comparison: `--skip-compare` is the scale alone
+                log(f"capacity ours, peer: tenants at {capacity.RATE:g} req/s each, each step "
+                    f"{scale.capacity_hold:g}s")
+                results["capacity"] = capacities(system, peer.url + "/v2", scale)
         else:
             # The scale phases clone a user that SCIM created.
             run_phase("users_create", targets["ours"], [Workload("template").create_user_task(0)], 1)

@@ -62,3 +62,16 @@ def test_the_benchmark_runs_end_to_end_and_writes_every_figure(tmp_path: Path) -
     entra_limit = run.ENTRA_TARGET[results["meta"]["engine"]]  # 1.2 on SQLite, 1.0 on PostgreSQL
     assert {t["limit"] for t in results["targets"] if t["target"].startswith("Entra")} == {f"≥ {entra_limit}"}
     assert all(t["value"] is not None for t in results["targets"])
+
+
+def test_the_scale_phases_run_alone_without_the_comparison_or_the_capacity_phase(tmp_path: Path) -> None:
+    from bench import run
+
+    out = tmp_path / "scale.json"
+    assert run.main(["--scale", "ci", "--engine", engine(), "--skip-compare", "--out", str(out)]) == 0
+    results = json.loads(out.read_text())
+
+    assert results["compare"] == {} and "capacity" not in results  # the scale phases alone, as the README says
+    assert set(results["scale"]["levels"]) == {"150", "300"}
+    for level in results["scale"]["levels"].values():
+        assert all(f["errors"] == 0 and f["requests"] > 0 for f in level["figures"].values()), level

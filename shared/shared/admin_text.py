@@ -26,7 +26,7 @@ TEXT_KEYS = frozenset({"detail", "message", "fix", "title", "summary"})
 
 
 def leaks(text: str) -> list[str]:
-    """What `text` gives away, as "a requirement id: 'R-DIR-1'" lines; empty when it is plain."""
+    """What `text` gives away, one line per find (what it is, then the text found); empty when it is plain."""
     return [f"{what}: {m.group(0)!r}" for what, pattern in LEAKS.items() for m in pattern.finditer(text)]
 
 

@@ -13,7 +13,7 @@ _str = {"load_default": None, "allow_none": True}
 class MemberSchema(Strict):
     value = fields.String(required=True, validate=validate.Length(min=1, max=64))
     display = fields.String(**_str)
-    type = fields.String(**_str, metadata={"description": "always 'User': nested groups are not kept (R-DIR-10)"})
+    type = fields.String(**_str, metadata={"description": "always 'User': nested groups are not kept"})  # R-DIR-10
 
 
 class GroupWriteSchema(Strict):

@@ -112,9 +112,10 @@ class UserSchema(UserWriteSchema):
     created = UtcDateTime(required=True)
     lastModified = UtcDateTime(required=True)
     version = fields.Integer(required=True)
+    # R-DIR-12; the description is served in the OpenAPI document, which admins read.
     managedAppleId = fields.String(load_default=None, allow_none=True, metadata={
-        "description": "R-DIR-12: derived by the directory when the tenant turned Managed Apple ID on; "
-                       "never written by a client"})
+        "description": "derived by the directory when the tenant turned Managed Apple ID on; never written by a "
+                       "client"})
 
 
 class UserOperationSchema(Strict):
