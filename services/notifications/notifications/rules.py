@@ -71,11 +71,17 @@ def display_attribute(name: str) -> str:
 
 
 def subject_of(outcome: Mapping[str, Any]) -> Subject:
+    """A refused create is known as "the new user (or group) named N": only a later create of that name is the
+    same object. Keyed by the bare name, a uniqueness refusal would be cleared by any write of the existing
+    user or group that holds the name, while the refused one was never created (R-NOT-4)."""
     kind = "group" if "group" in outcome["operation"].lower() else "user"
     name = outcome.get("subjectName")
-    by_name = f"{kind}:name:{name.strip().lower()}" if name else None
+    folded = name.strip().lower() if name else None
     by_id = f"{kind}:id:{outcome['subjectId']}" if outcome.get("subjectId") else None
-    keys = tuple(k for k in (by_id, by_name) if k)
+    creates = outcome["operation"].split(" ")[0].upper() == "POST"
+    as_new = f"{kind}:new:{folded}" if folded and creates else None
+    by_name = f"{kind}:name:{folded}" if folded and not creates else None
+    keys = tuple(k for k in (by_id, as_new, by_name) if k)
     key = keys[0] if keys else f"{kind}:unknown"
     return Subject(key, keys or (key,), name or outcome.get("subjectId") or "(unnamed)", kind)
 

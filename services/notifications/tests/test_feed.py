@@ -141,3 +141,37 @@ def test_a_write_that_still_drops_keeps_the_cause_open(outcomes: Outcomes, clien
     outcomes("partial", dropped=[custom_drop()], operation="PUT /Users")
     n = only(client, admin)
     assert n["state"] == "open" and n["count"] == 2 and n["affected_count"] == 1
+
+
+def test_a_refused_duplicate_user_stays_open_while_the_holder_of_the_name_is_written(
+        outcomes: Outcomes, client: FlaskClient, admin: dict[str, str]) -> None:
+    """R-NOT-4: the existing user's writes say nothing about the refused create; a create of the name does."""
+    clash = {"attribute": "userName", "detail": "Another user already has userName ann@example.com.",
+             "reason": "uniqueness"}
+    outcomes("refused", user="ann@example.com", user_id=None, operation="POST /Users", stored=[], refusal=clash)
+    outcomes(user="ann@example.com", user_id="u-holder", operation="PATCH /Users")
+    outcomes(user="ann@example.com", user_id="u-holder", operation="PUT /Users")
+    assert only(client, admin)["state"] == "open"
+    outcomes(user="ann@example.com", user_id="u-holder", operation="DELETE /Users", stored=[])
+    assert only(client, admin)["state"] == "open"
+    outcomes(user="ann@example.com", user_id="u-new", operation="POST /Users")  # created once the clash was gone
+    assert only(client, admin)["state"] == "resolved"
+
+
+def test_a_refused_duplicate_group_stays_open_while_the_existing_group_gets_members(
+        outcomes: Outcomes, client: FlaskClient, admin: dict[str, str]) -> None:
+    clash = {"attribute": "displayName", "detail": "Another group is already named Sales.", "reason": "uniqueness"}
+    outcomes("refused", user="Sales", user_id=None, operation="POST /Groups", stored=[], refusal=clash)
+    outcomes(user="Sales", user_id="g-holder", operation="PATCH /Groups", stored=["displayName", "members"])
+    assert only(client, admin)["state"] == "open"
+    outcomes(user="sales ", user_id="g-new", operation="POST /Groups", stored=["displayName"])
+    assert only(client, admin)["state"] == "resolved"
+
+
+def test_an_undefined_custom_attribute_stays_open_through_an_unrelated_patch(
+        outcomes: Outcomes, client: FlaskClient, admin: dict[str, str]) -> None:
+    """The case an admin met: custAttr7 dropped, then a PATCH of the same user's title 0.1 s later."""
+    outcomes("partial", operation="POST /Users", dropped=[custom_drop("custAttr7")])
+    outcomes(operation="PATCH /Users", stored=["userName", "emails", "name", "title"])
+    n = only(client, admin)
+    assert n["state"] == "open" and n["attribute"] == "custAttr7"
