@@ -182,7 +182,18 @@ def clears(outcome: Mapping[str, Any], kind: str, attribute: str | None, reason:
 def subject_entry(subject: Subject, outcome: Mapping[str, Any], detail: str | None) -> dict[str, Any]:
     """One line of a notification's recent affected users and groups."""
     return {"key": subject.key, "type": subject.type, "id": outcome.get("subjectId"), "name": subject.label,
-            "operation": outcome["operation"], "detail": detail, "at": outcome["time"].isoformat() + "Z"}
+            "action": action_words(outcome), "detail": detail, "at": outcome["time"].isoformat() + "Z"}
+
+
+# What Entra ID's write did to the user or group, in the words the page shows (no protocol verbs).
+_DONE = {"POST": "created", "PUT": "replaced", "PATCH": "updated", "DELETE": "deleted"}
+_REFUSED = {"POST": "not created", "PUT": "not replaced", "PATCH": "not updated", "DELETE": "not deleted"}
+
+
+def action_words(outcome: Mapping[str, Any]) -> str:
+    method = outcome["operation"].split(" ")[0].upper()
+    words = _REFUSED if outcome["status"] == "refused" else _DONE
+    return words.get(method, "written")
 
 
 def push_recent(recent: list[dict[str, Any]], entry: dict[str, Any]) -> list[dict[str, Any]]:

@@ -175,3 +175,6 @@ def test_an_undefined_custom_attribute_stays_open_through_an_unrelated_patch(
     outcomes(operation="PATCH /Users", stored=["userName", "emails", "name", "title"])
     n = only(client, admin)
     assert n["state"] == "open" and n["attribute"] == "custAttr7"
+    assert [s["action"] for s in n["recent_subjects"]] == ["created"]
+    outcomes("partial", operation="PATCH /Users", dropped=[custom_drop("custAttr7")])
+    assert [s["action"] for s in only(client, admin)["recent_subjects"]] == ["updated"]

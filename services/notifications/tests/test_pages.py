@@ -80,8 +80,10 @@ def test_the_page_shows_severity_kind_message_users_counts_and_times(client: Fla
     outcomes(**refused_email("bob@example.com"))
     html = client.get(PAGE, headers=admin).get_data(as_text=True)
     for text in ("error", "open", "All user attributes are not synchronized", "email is mandatory", "bob@example.com",
-                 "Seen 2 times", "First seen", "Last seen", "2026-11-23 08:02 UTC", "What to do"):
+                 "Seen 2 times", "First seen", "Last seen", "2026-11-23 08:02 UTC", "What to do",
+                 "(user, not created)"):
         assert text in html, text
+    assert "POST" not in html and "/Users" not in html  # what Entra did, in words, not the protocol's verbs
 
 
 def test_values_from_entra_are_escaped(client: FlaskClient, admin: dict[str, str], outcomes: Outcomes) -> None:

@@ -14,7 +14,8 @@ class AffectedSubjectSchema(Schema):
     type = fields.String(metadata={"description": "user or group"})
     id = fields.String(allow_none=True, metadata={"description": "the directory id; null for a refused create"})
     name = fields.String(metadata={"description": "userName or group displayName"})
-    operation = fields.String()
+    action = fields.String(metadata={"description": "what Entra ID's write did: created, updated, replaced, deleted, "
+                                                    "or not created (updated, …) when it was refused"})
     detail = fields.String(allow_none=True)
     at = fields.String(metadata={"description": "when this subject was last affected"})
 
