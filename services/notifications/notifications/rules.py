@@ -70,18 +70,22 @@ def display_attribute(name: str) -> str:
     return name
 
 
+def method_of(outcome: Mapping[str, Any]) -> str:
+    """POST, PUT, PATCH or DELETE: what the write was, read from the outcome's operation in one place."""
+    return outcome["operation"].split(" ")[0].upper()
+
+
 def subject_of(outcome: Mapping[str, Any]) -> Subject:
     """A refused create is known as "the new user (or group) named N": only a later create of that name is the
     same object. Keyed by the bare name, a uniqueness refusal would be cleared by any write of the existing
-    user or group that holds the name, while the refused one was never created (R-NOT-4)."""
+    user or group that holds the name, while the refused one was never created (R-NOT-4). A create also
+    answers to the bare name, which is how refused creates were keyed before, so that those still resolve."""
     kind = "group" if "group" in outcome["operation"].lower() else "user"
     name = outcome.get("subjectName")
     folded = name.strip().lower() if name else None
     by_id = f"{kind}:id:{outcome['subjectId']}" if outcome.get("subjectId") else None
-    creates = outcome["operation"].split(" ")[0].upper() == "POST"
-    as_new = f"{kind}:new:{folded}" if folded and creates else None
-    by_name = f"{kind}:name:{folded}" if folded and not creates else None
-    keys = tuple(k for k in (by_id, as_new, by_name) if k)
+    by_name = (f"{kind}:new:{folded}", f"{kind}:name:{folded}") if folded and method_of(outcome) == "POST" else ()
+    keys = tuple(k for k in (by_id, *by_name) if k)
     key = keys[0] if keys else f"{kind}:unknown"
     return Subject(key, keys or (key,), name or outcome.get("subjectId") or "(unnamed)", kind)
 
@@ -162,7 +166,7 @@ def clears(outcome: Mapping[str, Any], kind: str, attribute: str | None, reason:
     write (POST, PUT) that no longer drops it; a PATCH only carries what changed, so its silence about
     an attribute proves nothing.
     """
-    method = outcome["operation"].split(" ")[0].upper()
+    method = method_of(outcome)
     if method == "DELETE":
         return True
     if outcome["status"] == "refused":
@@ -191,7 +195,7 @@ _REFUSED = {"POST": "not created", "PUT": "not replaced", "PATCH": "not updated"
 
 
 def action_words(outcome: Mapping[str, Any]) -> str:
-    method = outcome["operation"].split(" ")[0].upper()
+    method = method_of(outcome)
     words = _REFUSED if outcome["status"] == "refused" else _DONE
     return words.get(method, "written")
 

@@ -3,9 +3,12 @@ first and last seen and the latest affected users; it resolves itself when its c
 
 from __future__ import annotations
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from notifications import rules
+from notifications.models import Affected, db
+from shared.db import connection
 
 from .conftest import Outcomes, custom_drop, listing, only, refused_email
 
@@ -178,3 +181,16 @@ def test_an_undefined_custom_attribute_stays_open_through_an_unrelated_patch(
     assert [s["action"] for s in n["recent_subjects"]] == ["created"]
     outcomes("partial", operation="PATCH /Users", dropped=[custom_drop("custAttr7")])
     assert [s["action"] for s in only(client, admin)["recent_subjects"]] == ["updated"]
+
+
+def test_a_refused_create_recorded_before_the_new_keys_still_resolves_only_on_a_create(
+        app: Flask, outcomes: Outcomes, client: FlaskClient, admin: dict[str, str]) -> None:
+    """Rows written before refused creates were keyed as new: the bare name, which a create still answers to."""
+    outcomes(**refused_email("bob@example.com"))
+    with app.app_context(), connection(db):
+        moved = Affected.update(subject_key="user:name:bob@example.com").execute()
+    assert moved == 1
+    outcomes(user="bob@example.com", user_id="u-holder", operation="PATCH /Users")
+    assert only(client, admin)["state"] == "open"
+    outcomes(user="bob@example.com", user_id="u-bob", operation="POST /Users")
+    assert only(client, admin)["state"] == "resolved"
